@@ -1,0 +1,334 @@
+"""Analysis parameters: frozen, validated, versioned models with a JSON round trip.
+
+Each pipeline stage has a ``*Params`` model; :class:`AnalysisParams` groups them. Field metadata
+(``title``, ``description``, bounds and ``json_schema_extra={"unit": ...}``) is what the GUI's
+parameter form is generated from, so every field must carry a title, a description and a unit
+where it has one. Unknown keys, wrong types and files from a newer version are refused with a
+clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pgpviewer.core.errors import InputError
+
+PARAMS_VERSION = 1
+
+
+def _unit(unit: str, **extra: Any) -> dict[str, Any]:
+    return {"unit": unit, **extra}
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class SegmentationParams(_Params):
+    """Whole-cell instance segmentation (owned by ``segmentation.py``)."""
+
+    method: Literal["classical"] = Field(
+        "classical",
+        title="Method",
+        description="Segmentation backend. 'classical': threshold + seeded watershed, no models.",
+    )
+    cell_diameter_px: float = Field(
+        30.0,
+        ge=4,
+        le=500,
+        title="Cell diameter",
+        description="Typical diameter of one cell; sets smoothing, seed spacing and size limits.",
+        json_schema_extra=_unit("px"),
+    )
+    smoothing_sigma_px: float = Field(
+        1.0,
+        ge=0,
+        le=20,
+        title="Smoothing",
+        description="Gaussian smoothing before thresholding.",
+        json_schema_extra=_unit("px"),
+    )
+    threshold_method: Literal["otsu", "li", "triangle"] = Field(
+        "otsu",
+        title="Threshold method",
+        description="Automatic threshold separating cells from background.",
+    )
+    threshold_factor: float = Field(
+        1.0,
+        gt=0,
+        le=5,
+        title="Threshold factor",
+        description="Multiplies the automatic threshold (below 1 includes dimmer cell edges).",
+    )
+    min_area_px: int = Field(
+        40,
+        ge=1,
+        le=100000,
+        title="Minimum cell area",
+        description="Objects smaller than this are debris and removed.",
+        json_schema_extra=_unit("px"),
+    )
+    split_touching: bool = Field(
+        True,
+        title="Split touching cells",
+        description="Split touching cells by seeded watershed (nuclei as seeds when mapped).",
+    )
+    exclude_border_fragments: bool = Field(
+        False,
+        title="Drop border fragments",
+        description="Remove cells cut by the image border whose visible area is under half the "
+        "typical cell area.",
+    )
+
+
+class ClassificationParams(_Params):
+    """Donor / recipient / unknown per track (owned by ``classification.py``)."""
+
+    method: Literal["auto", "identity", "pgp_first_frame"] = Field(
+        "auto",
+        title="Population from",
+        description="'identity': donor/recipient dyes; 'pgp_first_frame': donors are the cells "
+        "P-gp positive in the first frame (when no identity channel exists); 'auto': identity "
+        "dyes when mapped, else P-gp in the first frame.",
+    )
+    min_confidence: float = Field(
+        0.6,
+        ge=0.5,
+        le=1.0,
+        title="Minimum vote",
+        description="Fraction of a track's frames that must agree; below it the track is "
+        "'unknown'.",
+    )
+
+
+class PunctaParams(_Params):
+    """P-gp puncta (vesicle) detection (owned by ``puncta.py``)."""
+
+    enabled: bool = Field(True, title="Detect puncta", description="Detect P-gp puncta.")
+    spot_sigma_px: float = Field(
+        1.2,
+        ge=0.5,
+        le=10,
+        title="Spot size (sigma)",
+        description="Gaussian sigma of a diffraction-limited spot.",
+        json_schema_extra=_unit("px"),
+    )
+    threshold_snr: float = Field(
+        4.0,
+        ge=0.5,
+        le=100,
+        title="Spot threshold (SNR)",
+        description="Minimum spot amplitude above local background, in noise standard deviations.",
+    )
+    min_distance_px: int = Field(
+        2,
+        ge=1,
+        le=50,
+        title="Minimum spot distance",
+        description="Closest two separate spots may be.",
+        json_schema_extra=_unit("px"),
+    )
+
+
+class MeasurementParams(_Params):
+    """Per-cell measurements (owned by ``measurements.py``)."""
+
+    membrane_width_px: int = Field(
+        2,
+        ge=1,
+        le=20,
+        title="Membrane rim width",
+        description="Width of the rim inside the cell border counted as membrane.",
+        json_schema_extra=_unit("px"),
+    )
+    donor_exclusion_px: int = Field(
+        1,
+        ge=0,
+        le=10,
+        title="Donor exclusion",
+        description="Recipient pixels within this distance of a donor mask are excluded from its "
+        "P-gp measures (a touching donor's rim is not transfer).",
+        json_schema_extra=_unit("px"),
+    )
+    background: Literal["local", "global"] = Field(
+        "global",
+        title="Background",
+        description="'global': per-frame background from pixels outside all cells; 'local': "
+        "a ring around each cell.",
+    )
+
+
+class GateParams(_Params):
+    """The P-gp positivity gate (owned by ``gate.py``)."""
+
+    source: Literal["first_frames", "control", "manual"] = Field(
+        "first_frames",
+        title="Gate from",
+        description="'first_frames': recipients in the first frame(s) of this movie; 'control': "
+        "recipients in a control file (--control); 'manual': the value below.",
+    )
+    false_positive_rate: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        title="False-positive rate",
+        description="Fraction of control recipients allowed above the gate.",
+    )
+    n_first_frames: int = Field(
+        1,
+        ge=1,
+        le=100,
+        title="Calibration frames",
+        description="Number of first frames used when the gate comes from this movie.",
+        json_schema_extra=_unit("frames"),
+    )
+    manual_value: float | None = Field(
+        None,
+        title="Manual gate",
+        description="P-gp score threshold when the source is manual.",
+    )
+
+
+class TrackingParams(_Params):
+    """Linking cells over time (owned by ``tracking.py``)."""
+
+    max_distance_px: float = Field(
+        25.0,
+        gt=0,
+        le=1000,
+        title="Maximum displacement",
+        description="Largest distance a cell may move between consecutive frames.",
+        json_schema_extra=_unit("px"),
+    )
+    gap_closing_frames: int = Field(
+        2,
+        ge=0,
+        le=20,
+        title="Gap closing",
+        description="Frames a cell may be missed and still be linked.",
+        json_schema_extra=_unit("frames"),
+    )
+    divisions: bool = Field(
+        True, title="Detect divisions", description="Link daughters to their parent track."
+    )
+
+
+class EventParams(_Params):
+    """Transfer events (owned by ``events.py``)."""
+
+    min_persistence_frames: int = Field(
+        3,
+        ge=1,
+        le=1000,
+        title="Minimum persistence",
+        description="A recipient must stay positive this many frames for an event.",
+        json_schema_extra=_unit("frames"),
+    )
+    contact_lookback_frames: int = Field(
+        2,
+        ge=0,
+        le=100,
+        title="Contact look-back",
+        description="A donor contact this many frames before the event still counts as contact.",
+        json_schema_extra=_unit("frames"),
+    )
+    donor_search_distance_px: float = Field(
+        60.0,
+        ge=0,
+        le=10000,
+        title="Donor search distance",
+        description="Without contact, the nearest donor within this distance is the source.",
+        json_schema_extra=_unit("px"),
+    )
+
+
+class AnalysisParams(_Params):
+    """Every parameter of one analysis; saved to and loaded from ``params.json``.
+
+    Examples
+    --------
+    >>> p = AnalysisParams()
+    >>> AnalysisParams.from_json(p.to_json()) == p
+    True
+    """
+
+    version: int = Field(
+        PARAMS_VERSION,
+        title="Parameter format version",
+        description="Version of this parameter format.",
+    )
+    z_projection: Literal["max", "mean", "middle"] = Field(
+        "max",
+        title="Z projection",
+        description="How z-stacks become one image per frame before analysis.",
+    )
+    segmentation: SegmentationParams = SegmentationParams()
+    classification: ClassificationParams = ClassificationParams()
+    puncta: PunctaParams = PunctaParams()
+    measurement: MeasurementParams = MeasurementParams()
+    gate: GateParams = GateParams()
+    tracking: TrackingParams = TrackingParams()
+    events: EventParams = EventParams()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: object = None) -> AnalysisParams:
+        """Validate a dict (e.g. from params.json); raises :class:`InputError` when invalid."""
+        if not isinstance(data, dict):
+            raise InputError(source, "parameters must be a JSON object")
+        version = data.get("version", PARAMS_VERSION)
+        if not isinstance(version, int) or version > PARAMS_VERSION:
+            raise InputError(
+                source,
+                f"parameters are format version {version!r}; this pgpviewer reads up to "
+                f"{PARAMS_VERSION} (update pgpviewer)",
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            raise InputError(source, f"invalid parameter {where}: {first['msg']}") from None
+
+    @classmethod
+    def from_json(cls, text: str, *, source: object = None) -> AnalysisParams:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(source, f"not valid JSON ({e})") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AnalysisParams:
+        """Read parameters from a params JSON file.
+
+        Accepts both a bare parameter file and the ``params.json`` that ``analyze`` writes
+        (its ``"params"`` entry is used).
+        """
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(p, "file not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(p, f"cannot read parameters ({e})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(p, f"not valid JSON ({e})") from None
+        if isinstance(data, dict) and "params" in data and "software" in data:
+            data = data["params"]
+        return cls.from_dict(data, source=p)
+
+    def replace(self, **changes: Any) -> AnalysisParams:
+        """A copy with some fields changed, validated again."""
+        return type(self).model_validate({**self.to_dict(), **changes})

@@ -1,0 +1,335 @@
+"""run_pipeline: the whole per-file analysis, streamed frame by frame.
+
+Two passes over the frames, each frame independent so they run in parallel:
+
+1. **segment** — z-projection, :func:`segment_cells`, and :func:`frame_features` (positions,
+   areas, identity-dye signals, cell–cell contacts). Labels go to a label store (a memory map on
+   disk for large stacks) as they are made.
+2. After pass 1, the whole-movie steps that only need the small tables: :func:`track_cells`
+   and :func:`classify_cells` (population decided per track).
+3. **measure** — :func:`detect_puncta` and :func:`measure_cells`, which need the populations
+   (recipient pixels next to a donor are excluded). Then the gate (:func:`calibrate_gate`),
+   positivity, :func:`detect_events` and :func:`uptake_summary`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pgpviewer.core.classification import classify_cells
+from pgpviewer.core.errors import InputError
+from pgpviewer.core.events import detect_events
+from pgpviewer.core.gate import GateResult, calibrate_gate
+from pgpviewer.core.measurements import frame_features, measure_cells
+from pgpviewer.core.params import AnalysisParams
+from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
+from pgpviewer.core.puncta import detect_puncta
+from pgpviewer.core.segmentation import segment_cells
+from pgpviewer.core.stack import Stack
+from pgpviewer.core.tracking import track_cells
+from pgpviewer.core.uptake import uptake_summary
+
+# Label stacks larger than this are kept in a memory-mapped temporary file, not in RAM.
+IN_MEMORY_LABELS_MAX_BYTES = 256 * 2**20
+
+
+@dataclass
+class PipelineResult:
+    """Everything one analysis produced; the export writes it, the GUI shows it.
+
+    Attributes
+    ----------
+    stack : Stack
+        The analysed stack (lazy; frames ``frames[0]:frames[1]`` of the file).
+    roles : dict of str to int
+        Channel role → channel index.
+    params : AnalysisParams
+        The parameters used.
+    gate : GateResult
+        The P-gp positivity gate used and where it came from.
+    labels : ndarray of shape (T, Y, X)
+        Cell labels per analysed frame (value = ``label`` in ``cells``); may be a memory map.
+    cells, tracks, events, summary, curves, puncta, contacts : DataFrame
+        The tables of the output contract plus puncta positions and cell–cell contacts.
+    frames : tuple of int
+        First (inclusive) and last (exclusive) file frame analysed; ``frame`` columns are file
+        frame indices.
+    """
+
+    stack: Stack
+    roles: dict[str, int]
+    params: AnalysisParams
+    gate: GateResult
+    labels: Any
+    cells: pd.DataFrame
+    tracks: pd.DataFrame
+    events: pd.DataFrame
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    puncta: pd.DataFrame
+    contacts: pd.DataFrame
+    frames: tuple[int, int] = (0, 0)
+    notes: list[str] = field(default_factory=list)
+
+
+def default_workers() -> int:
+    """Worker threads for per-frame work: every core the process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def map_frames(
+    fn: Callable[[int], Any], frames: Iterable[int], *, workers: int, progress: Progress,
+    message: str,
+) -> Iterator[Any]:
+    """Apply ``fn`` to frames in parallel, yielding results in frame order.
+
+    At most ``2 × workers`` frames are in flight, so memory does not grow with the movie.
+    """
+    frames = list(frames)
+    n = max(len(frames), 1)
+    if workers <= 1:
+        for i, t in enumerate(frames):
+            progress(i / n, f"{message} {i + 1}/{len(frames)}")
+            yield fn(t)
+        progress(1.0, message)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pgpviewer") as pool:
+        pending: list = []
+        it = iter(frames)
+        done = 0
+        for t in it:
+            pending.append(pool.submit(fn, t))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            result = pending.pop(0).result()
+            done += 1
+            progress(done / n, f"{message} {done}/{len(frames)}")
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(fn, nxt))
+            yield result
+
+
+def _label_store(n: int, shape_yx: tuple[int, int], workdir: Path | None) -> Any:
+    nbytes = n * shape_yx[0] * shape_yx[1] * 4
+    if nbytes <= IN_MEMORY_LABELS_MAX_BYTES:
+        return np.zeros((n, *shape_yx), np.int32)
+    folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pgpviewer-labels-"))
+    return np.lib.format.open_memmap(
+        folder / "labels.npy", mode="w+", dtype=np.int32, shape=(n, *shape_yx)
+    )
+
+
+def _role_images(image: np.ndarray, roles: Mapping[str, int]) -> dict[str, np.ndarray]:
+    return {role: image[idx] for role, idx in roles.items()}
+
+
+def check_roles(stack: Stack, roles: Mapping[str, int]) -> dict[str, int]:
+    """Validate a role mapping against a stack; at least one channel must be usable."""
+    roles = dict(roles)
+    for role, idx in roles.items():
+        if not 0 <= idx < stack.n_channels:
+            raise InputError(stack.path, f"role {role!r} names channel {idx}, which does not exist")
+    if not roles:
+        if stack.n_channels == 1:
+            return {"nuclei": 0}
+        raise InputError(
+            stack.path,
+            "no channel roles: map at least one channel (e.g. --channel nuclei=0 --channel pgp=1)",
+        )
+    return roles
+
+
+def run_pipeline(
+    stack: Stack,
+    roles: Mapping[str, int],
+    params: AnalysisParams | None = None,
+    *,
+    control: Stack | None = None,
+    control_roles: Mapping[str, int] | None = None,
+    labels: Any = None,
+    workers: int | None = None,
+    workdir: str | Path | None = None,
+    progress: ProgressCallback | Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> PipelineResult:
+    """Analyse a stack: cells, populations, P-gp, puncta, tracks, transfer events, uptake.
+
+    Parameters
+    ----------
+    stack : Stack
+        The image (any frame range; use :meth:`Stack.with_frames` for a part).
+    roles : mapping of str to int
+        Channel role → channel index (see :mod:`pgpviewer.core.roles`).
+    params : AnalysisParams, optional
+        Defaults to ``AnalysisParams()``.
+    control : Stack, optional
+        Control culture for the gate (``params.gate.source == "control"``).
+    control_roles : mapping, optional
+        Roles for the control (default: the same as ``roles``).
+    labels : array-like of shape (T, Y, X), optional
+        Corrected labels to use instead of segmenting (re-runs only the downstream steps).
+    workers : int, optional
+        Parallel frames (default: all cores).
+    workdir : path, optional
+        Where a large label stack is memory-mapped (default: a temporary folder).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+    cancel : callable, optional
+        Returns True to stop; :class:`~pgpviewer.core.errors.Cancelled` is raised.
+
+    Returns
+    -------
+    PipelineResult
+    """
+    params = params or AnalysisParams()
+    roles = check_roles(stack, roles)
+    prog = as_progress(progress, cancel)
+    workers = workers or default_workers()
+    offset = stack.frame_offset
+    n = stack.n_frames
+
+    label_store = labels if labels is not None else _label_store(n, stack.shape_yx, workdir)
+    if labels is not None and tuple(label_store.shape) != (n, *stack.shape_yx):
+        raise InputError(stack.path, f"labels shape {label_store.shape} does not match the stack")
+
+    features, contacts = _segment_pass(
+        stack, roles, params, label_store, segment=labels is None, workers=workers,
+        progress=prog.sub(0.0, 0.5), offset=offset,
+    )
+    prog.sub(0.5, 0.55)(0.0, "tracking cells")
+    links = track_cells(features, params.tracking)
+    features = features.merge(links, on=["frame", "label"], how="left")
+    populations = classify_cells(features, roles, params.classification)
+    features = features.merge(populations, on="track_id", how="left")
+    features["population"] = features["population"].fillna("unknown")
+
+    cells, puncta = _measure_pass(
+        stack, roles, params, label_store, features, workers=workers,
+        progress=prog.sub(0.55, 0.9), offset=offset,
+    )
+    prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
+    gate = _gate(cells, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
+    cells["pgp_positive"] = cells["pgp_score"] > gate.value
+    cells.loc[cells["pgp_score"].isna(), "pgp_positive"] = False
+    prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
+    events, tracks = detect_events(cells, contacts, params.events)
+    summary, curves = uptake_summary(
+        cells, events, tracks, frame_interval_s=stack.frame_interval_s,
+        frames=range(offset, offset + n),
+    )
+    _add_time_columns(cells, stack)
+    prog(1.0, "done")
+    return PipelineResult(
+        stack=stack, roles=dict(roles), params=params, gate=gate, labels=label_store,
+        cells=cells, tracks=tracks, events=events, summary=summary, curves=curves,
+        puncta=puncta, contacts=contacts, frames=(offset, offset + n),
+    )
+
+
+def _segment_pass(stack, roles, params, label_store, *, segment, workers, progress, offset):
+    def one(t: int):
+        image = stack.projected_frame(t, params.z_projection)
+        if segment:
+            lab = segment_cells(_role_images(image, roles), params.segmentation)
+            label_store[t] = lab
+        else:
+            lab = np.asarray(label_store[t], dtype=np.int32)
+        feats, cont = frame_features(image, lab, roles, params.measurement)
+        feats.insert(0, "frame", t + offset)
+        cont.insert(0, "frame", t + offset)
+        return feats, cont
+
+    parts = list(map_frames(one, range(stack.n_frames), workers=workers, progress=progress,
+                            message="segmenting frame"))
+    features = pd.concat([p[0] for p in parts], ignore_index=True)
+    contacts = pd.concat([p[1] for p in parts], ignore_index=True)
+    return features, contacts
+
+
+def _measure_pass(stack, roles, params, label_store, features, *, workers, progress, offset):
+    by_frame = {f: g for f, g in features.groupby("frame", sort=True)}
+    names = stack.channel_names
+
+    def one(t: int):
+        frame = t + offset
+        image = stack.projected_frame(t, params.z_projection)
+        lab = np.asarray(label_store[t], dtype=np.int32)
+        feats = by_frame.get(frame, features.iloc[0:0])
+        pops = dict(zip(feats["label"], feats["population"], strict=True))
+        tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
+        spots = (
+            detect_puncta(image[roles["pgp"]], lab, params.puncta)
+            if "pgp" in roles and params.puncta.enabled
+            else None
+        )
+        table = measure_cells(image, lab, names, roles, pops, spots, params.measurement)
+        table.insert(0, "frame", frame)
+        table["track_id"] = table["label"].map(tracks)
+        table["population"] = table["label"].map(pops).fillna("unknown")
+        if spots is not None:
+            spots = spots.assign(frame=frame)
+        return table, spots
+
+    parts = list(map_frames(one, range(stack.n_frames), workers=workers, progress=progress,
+                            message="measuring frame"))
+    cells = pd.concat([p[0] for p in parts], ignore_index=True)
+    spot_tables = [p[1] for p in parts if p[1] is not None]
+    puncta = (
+        pd.concat(spot_tables, ignore_index=True)
+        if spot_tables
+        else pd.DataFrame(columns=["frame", "y", "x", "label"])
+    )
+    parents = features[["frame", "label", "parent_track_id"]]
+    cells = cells.merge(parents, on=["frame", "label"], how="left")
+    # nearest donor as a track id (measure_cells reports the donor's label in that frame)
+    lab_to_track = features.set_index(["frame", "label"])["track_id"]
+    key = list(zip(cells["frame"], cells["nearest_donor_label"], strict=True))
+    cells["nearest_donor_track_id"] = pd.array(
+        [lab_to_track.get(k) for k in key], dtype="Int64"
+    )
+    return cells, puncta
+
+
+def _gate(cells, params, control, control_roles, workers, progress) -> GateResult:
+    g = params.gate
+    if g.source == "control":
+        if control is None:
+            raise InputError(None, "the gate source is 'control' but no control file was given")
+        ctrl = run_pipeline(
+            control, control_roles, params.replace(gate={**g.model_dump(), "source": "manual",
+                                                         "manual_value": 0.0}),
+            workers=workers, progress=progress,
+        )
+        ref = ctrl.cells
+        rec = ref[ref["population"] == "recipient"]
+        scores = (rec if len(rec) else ref)["pgp_score"]
+        return calibrate_gate(scores, g, source=f"control file {control.name}")
+    if g.source == "manual":
+        return calibrate_gate(None, g, source="set by the user")
+    first = cells["frame"].min() if len(cells) else 0
+    sel = cells[(cells["frame"] < first + g.n_first_frames) & (cells["population"] == "recipient")]
+    return calibrate_gate(sel["pgp_score"], g, source=f"recipients in the first "
+                          f"{g.n_first_frames} frame(s)")
+
+
+def _add_time_columns(cells: pd.DataFrame, stack: Stack) -> None:
+    dt = stack.frame_interval_s
+    cells.insert(1, "time_s", cells["frame"] * dt if dt else np.nan)
+    px = stack.pixel_size_um
+    cells["centroid_y_um"] = cells["centroid_y"] * px[0] if px else np.nan
+    cells["centroid_x_um"] = cells["centroid_x"] * px[1] if px else np.nan
+    cells["area_um2"] = cells["area_px"] * px[0] * px[1] if px else np.nan
