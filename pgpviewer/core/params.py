@@ -215,6 +215,14 @@ class TrackingParams(_Params):
     divisions: bool = Field(
         True, title="Detect divisions", description="Link daughters to their parent track."
     )
+    area_change_weight: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        title="Area change penalty",
+        description="Weight of the relative area change in the linking cost (0 = distance "
+        "only; 1 makes a link between cells of 2:1 area cost as much as a 1.5× longer move).",
+    )
 
 
 class EventParams(_Params):

@@ -1,0 +1,5 @@
+import sys
+
+from pgpviewer.cli import main
+
+sys.exit(main())

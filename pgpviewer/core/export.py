@@ -1,0 +1,323 @@
+"""The output contract (../shared/spec/OUTPUTS.md): CSV tables, labels.tif and params.json.
+
+Everything is written into a temporary sibling folder first and moved into place when complete,
+so an output folder is either absent, the previous complete result, or the new complete result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+import pgpviewer
+from pgpviewer.core.errors import InputError
+from pgpviewer.core.roles import channel_column_name
+
+CELLS_COLUMNS = [
+    "frame",
+    "time_s",
+    "label",
+    "track_id",
+    "parent_track_id",
+    "population",
+    "centroid_y",
+    "centroid_x",
+    "centroid_y_um",
+    "centroid_x_um",
+    "area_px",
+    "area_um2",
+]
+CELLS_TAIL_COLUMNS = [
+    "pgp_membrane_mean",
+    "pgp_cytoplasm_mean",
+    "pgp_puncta",
+    "pgp_score",
+    "pgp_positive",
+    "touching_donor",
+    "nearest_donor_track_id",
+    "nearest_donor_distance_px",
+]
+TRACKS_COLUMNS = [
+    "track_id",
+    "parent_track_id",
+    "population",
+    "first_frame",
+    "last_frame",
+    "n_frames",
+    "status",
+    "acquired_frame",
+    "puncta_gained",
+]
+EVENTS_COLUMNS = [
+    "event_id",
+    "recipient_track_id",
+    "frame",
+    "time_s",
+    "centroid_y",
+    "centroid_x",
+    "donor_track_id",
+    "mode",
+    "pgp_score_before",
+    "pgp_score_after",
+]
+SUMMARY_COLUMNS = [
+    "frame",
+    "time_s",
+    "n_cells",
+    "n_donors",
+    "n_recipients",
+    "n_recipients_positive",
+    "fraction_recipients_positive",
+    "new_events",
+    "cumulative_events",
+    "puncta_in_recipients",
+]
+CURVES_COLUMNS = [
+    "time_s",
+    "frame",
+    "at_risk",
+    "acquired",
+    "km_not_acquired",
+    "km_ci_low",
+    "km_ci_high",
+]
+OUTPUT_FILES = (
+    "cells.csv",
+    "tracks.csv",
+    "events.csv",
+    "summary.csv",
+    "curves.csv",
+    "labels.tif",
+    "params.json",
+)
+_SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def channel_columns(channel_names: Iterable[str]) -> list[str]:
+    """Unique CSV column stems for channels (``P-gp-EGFP`` → ``p_gp_egfp``; clashes get _1…)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in channel_names:
+        stem = channel_column_name(name)
+        if stem in seen:
+            seen[stem] += 1
+            stem = f"{stem}_{seen[stem]}"
+        else:
+            seen[stem] = 0
+        out.append(stem)
+    return out
+
+
+def order_columns(table: pd.DataFrame, required: list[str]) -> pd.DataFrame:
+    """Required columns first in contract order (missing ones added empty), extras after."""
+    table = table.copy()
+    for col in required:
+        if col not in table.columns:
+            table[col] = pd.NA
+    extras = [c for c in table.columns if c not in required]
+    return table[required + extras]
+
+
+def cells_table(cells: pd.DataFrame, channel_names: Iterable[str]) -> pd.DataFrame:
+    """cells.csv in contract order: fixed columns, per-channel columns, P-gp columns, extras."""
+    stems = channel_columns(channel_names)
+    per_channel = [f"{kind}_{s}" for s in stems for kind in ("mean", "total")]
+    return order_columns(cells, CELLS_COLUMNS + per_channel + CELLS_TAIL_COLUMNS)
+
+
+def neutralise(value: Any) -> Any:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(_SPREADSHEET_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _format_csv(table: pd.DataFrame) -> str:
+    out = table.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s):
+            out[col] = s.map({True: "true", False: "false"}).astype(object)
+        elif s.dtype == object or pd.api.types.is_string_dtype(s):
+            vals = s.astype(object)
+            if vals.map(lambda v: isinstance(v, bool | np.bool_)).any():
+                vals = vals.map(
+                    lambda v: ("true" if v else "false") if isinstance(v, bool | np.bool_) else v
+                )
+            out[col] = vals.map(neutralise)
+    return out.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str | None:
+    """SHA-256 of a file (or of the sorted files of a folder); None when unreadable."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    try:
+        for f in files:
+            with open(f, "rb") as fh:
+                while block := fh.read(chunk):
+                    h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def provenance(result: Any) -> dict[str, Any]:
+    """The params.json content: everything needed to reproduce the tables."""
+    stack = result.stack
+    names = stack.channel_names
+    return {
+        "software": "pgpviewer",
+        "version": pgpviewer.__version__,
+        "input": {
+            "path": str(stack.path) if stack.path else None,
+            "sha256": file_sha256(stack.path) if stack.path and stack.path.exists() else None,
+            "position": stack.position,
+            "frames": list(result.frames),
+            "stack": stack.describe(),
+        },
+        "channel_roles": {
+            role: {"index": idx, "name": names[idx]} for role, idx in result.roles.items()
+        },
+        "gate": {
+            "value": float(result.gate.value),
+            "source": result.gate.source,
+            "false_positive_rate": result.gate.false_positive_rate,
+            "n_calibration_cells": int(result.gate.n_calibration_cells),
+        },
+        "units": {
+            "pixel_size_um": list(stack.pixel_size_um) if stack.pixel_size_um else None,
+            "frame_interval_s": stack.frame_interval_s,
+        },
+        "params": result.params.to_dict(),
+    }
+
+
+def write_labels(path: Path, labels: Any, pixel_size_um: tuple[float, float] | None) -> None:
+    """Write the (T, Y, X) label stack frame by frame as a zlib-compressed OME-TIFF."""
+    n = labels.shape[0]
+    peak = max((int(np.asarray(labels[t]).max(initial=0)) for t in range(n)), default=0)
+    dtype = np.uint16 if peak < 2**16 else np.uint32
+    meta: dict[str, Any] = {"axes": "TYX"}
+    if pixel_size_um:
+        meta.update(
+            PhysicalSizeY=pixel_size_um[0],
+            PhysicalSizeYUnit="µm",
+            PhysicalSizeX=pixel_size_um[1],
+            PhysicalSizeXUnit="µm",
+        )
+    frames = (np.asarray(labels[t]).astype(dtype) for t in range(n))
+    tifffile.imwrite(
+        path,
+        frames,
+        shape=(n, *labels.shape[1:]),
+        dtype=dtype,
+        ome=True,
+        metadata=meta,
+        compression="zlib",
+        photometric="minisblack",
+    )
+
+
+def export_results(result: Any, out_dir: str | Path) -> Path:
+    """Write the analysis of one file as the output contract into ``out_dir``.
+
+    Parameters
+    ----------
+    result : PipelineResult
+        What :func:`~pgpviewer.core.pipeline.run_pipeline` returned.
+    out_dir : str or Path
+        Folder to create (or replace, if it holds an earlier pgpviewer output).
+
+    Returns
+    -------
+    Path
+        The output folder.
+
+    Raises
+    ------
+    InputError
+        The folder exists and holds something that is not a pgpviewer output, or cannot be
+        written (permissions, disk full); nothing is left half-written.
+    """
+    out = Path(out_dir)
+    _check_target(out)
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as e:
+        raise InputError(out, f"cannot create the output folder ({e.strerror or e})") from None
+    try:
+        names = result.stack.channel_names
+        tables = {
+            "cells.csv": cells_table(result.cells, names),
+            "tracks.csv": order_columns(result.tracks, TRACKS_COLUMNS),
+            "events.csv": order_columns(result.events, EVENTS_COLUMNS),
+            "summary.csv": order_columns(result.summary, SUMMARY_COLUMNS),
+            "curves.csv": order_columns(result.curves, CURVES_COLUMNS),
+        }
+        for name, table in tables.items():
+            (tmp / name).write_text(_format_csv(table), encoding="utf-8")
+        write_labels(tmp / "labels.tif", result.labels, result.stack.pixel_size_um)
+        (tmp / "params.json").write_text(
+            json.dumps(provenance(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        _replace_dir(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(out, f"cannot write results ({e.strerror or e})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def is_complete_output(folder: Path) -> bool:
+    """True when ``folder`` holds every file of a finished pgpviewer analysis."""
+    folder = Path(folder)
+    if not all((folder / f).is_file() for f in OUTPUT_FILES):
+        return False
+    try:
+        data = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("software") == "pgpviewer"
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "output path exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_complete_output(out):
+        raise InputError(
+            out,
+            "output folder is not empty and is not an earlier pgpviewer result; "
+            "choose a new folder",
+        )
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    os.chmod(tmp, 0o755)
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    if not any(out.iterdir()):
+        out.rmdir()
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
