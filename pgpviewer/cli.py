@@ -187,96 +187,35 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from pgpviewer.core.export import export_results
-    from pgpviewer.core.io import read_stack
+    from pgpviewer.analyze import analyze_file, parse_channel_args
     from pgpviewer.core.params import AnalysisParams
-    from pgpviewer.core.pipeline import run_pipeline
     from pgpviewer.textprogress import TextProgress
 
-    stack = read_stack(args.file, position=args.position, axes=args.axes)
-    if args.frames:
-        a, b = parse_frames(args.frames, stack.n_frames, stack.path)
-        stack = stack.with_frames(a, b)
-    roles = choose_roles(stack, args.channel)
-    params = AnalysisParams.load(args.params) if args.params else AnalysisParams()
-    control = None
-    if args.control:
-        control = read_stack(args.control)
-        if params.gate.source != "control":
-            params = params.replace(gate={**params.gate.model_dump(), "source": "control"})
-        choose_roles(control, args.channel, quiet=True)
-    _check_out_dir(Path(args.out))
-    print(
-        f"analysing {stack.name}: {stack.n_frames} frame(s), {stack.n_channels} channel(s)",
-        file=sys.stderr,
+    params = AnalysisParams.load(args.params) if args.params else None
+    channels = parse_channel_args(args.channel, args.file)
+    bar = TextProgress(unit_name="steps")
+    result = analyze_file(
+        args.file,
+        args.out,
+        channels=channels,
+        params=params,
+        control=args.control,
+        frames=args.frames,
+        position=args.position,
+        axes=args.axes,
+        workers=args.workers,
+        progress=bar,
+        log=lambda msg: print(msg, file=sys.stderr),
     )
-    bar = TextProgress(units=stack.n_frames * 2)
-    result = run_pipeline(stack, roles, params, control=control, workers=args.workers, progress=bar)
-    out = export_results(result, args.out)
     n_events = len(result.events)
     bar.finish(
-        f"wrote {out} ({len(result.cells)} cell rows, {len(result.tracks)} tracks, "
+        f"wrote {args.out} ({len(result.cells)} cell rows, {len(result.tracks)} tracks, "
         f"{n_events} transfer event{'s' if n_events != 1 else ''})"
     )
     return EXIT_OK
 
 
 # -- helpers ------------------------------------------------------------------------------
-def parse_frames(text: str, n_frames: int, path: Path | None) -> tuple[int, int]:
-    """Parse ``A:B`` (either side optional) against a stack of ``n_frames`` frames."""
-    parts = text.split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        a = int(parts[0]) if parts[0].strip() else 0
-        b = int(parts[1]) if parts[1].strip() else n_frames
-    except ValueError:
-        raise InputError(path, f"--frames {text!r} is not of the form A:B") from None
-    a, b, _ = slice(a, b).indices(n_frames)
-    if b <= a:
-        raise InputError(path, f"--frames {text!r} selects no frame (file has {n_frames})")
-    return a, b
-
-
-def choose_roles(stack, channel_args: list[str], *, quiet: bool = False) -> dict[str, int]:
-    """Roles from ``--channel ROLE=X`` flags, else guessed from channel names (printed)."""
-    from pgpviewer.core.roles import guess_roles, resolve_roles
-
-    if channel_args:
-        mapping = {}
-        for item in channel_args:
-            role, sep, value = item.partition("=")
-            if not sep or not role.strip() or not value.strip():
-                raise InputError(stack.path, f"--channel {item!r} is not of the form ROLE=NAME")
-            mapping[role.strip().lower()] = value.strip()
-        roles = resolve_roles(mapping, stack.channel_names, source=stack.path)
-        how = "given"
-    else:
-        roles = guess_roles(stack.channel_names)
-        how = "guessed from channel names"
-        if not roles:
-            if stack.n_channels == 1:
-                roles = {"nuclei": 0}
-                how = "single channel analysed as nuclei"
-            else:
-                raise InputError(
-                    stack.path,
-                    "cannot guess channel roles from the names "
-                    f"({', '.join(stack.channel_names)}); pass --channel ROLE=NAME_OR_INDEX",
-                )
-    if not quiet:
-        text = ", ".join(f"{r}={stack.channel_names[i]} ({i})" for r, i in roles.items())
-        print(f"channel roles ({how}): {text}", file=sys.stderr)
-    return roles
-
-
-def _check_out_dir(out: Path) -> None:
-    from pgpviewer.core.export import is_complete_output
-
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_complete_output(out))):
-        raise InputError(out, "output folder exists and is not an earlier pgpviewer result")
-
-
 def _size_on_disk(p: Path) -> int:
     if p.is_dir():
         return sum(f.stat().st_size for f in p.iterdir() if f.is_file())

@@ -252,7 +252,7 @@ def export_results(result: Any, out_dir: str | Path) -> Path:
         written (permissions, disk full); nothing is left half-written.
     """
     out = Path(out_dir)
-    _check_target(out)
+    check_output_dir(out)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +296,8 @@ def is_complete_output(folder: Path) -> bool:
     return isinstance(data, dict) and data.get("software") == "pgpviewer"
 
 
-def _check_target(out: Path) -> None:
+def check_output_dir(out: Path) -> None:
+    """Refuse an output path that is a file or a non-empty folder of something else."""
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not is_complete_output(out):

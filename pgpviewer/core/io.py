@@ -169,25 +169,27 @@ def _check_not_truncated(p: Path, series: Any) -> None:
 
 
 def _lazy_series(tif: tifffile.TiffFile, series: Any, p: Path) -> Any:
-    import dask.array as da
+    """A lazy array of the series: a numpy memmap when possible, else dask over tifffile's zarr.
 
+    A memmap (uncompressed, contiguous data) needs no dask at all; slicing it reads only the
+    pages touched. Everything else goes through tifffile's zarr store, one chunk per page.
+    """
     shape = tuple(series.shape)
     if math.prod(shape) == 0:
         raise InputError(p, f"image has an empty dimension {shape}")
-    plane = shape[-2:] if series.axes[-1] != "S" else shape[-3:]
-    chunks = (1,) * (len(shape) - len(plane)) + tuple(plane)
     if series.dataoffset is not None:  # uncompressed and contiguous: memory-map it
-        mm = np.memmap(
+        return np.memmap(
             p, dtype=series.dtype, mode="r", offset=series.dataoffset, shape=shape, order="C"
         )
-        return da.from_array(mm, chunks=chunks, asarray=False, lock=False, fancy=False)
+    import dask.array as da
     import zarr
 
-    store = series.aszarr()
-    z = zarr.open(store, mode="r")
+    z = zarr.open(series.aszarr(), mode="r")
     if not hasattr(z, "shape"):  # a multiscale group: level 0 is full resolution
         z = z["0"]
-    return da.from_zarr(z)
+    # an explicit name skips dask's hashing of the whole array
+    name = f"pgpviewer-{p}-{p.stat().st_mtime_ns}-{series.index if hasattr(series, 'index') else 0}"
+    return da.from_zarr(z, name=name)
 
 
 def _canonical(array: Any, stored: str, override: str | None, p: Path) -> tuple[Any, str]:
@@ -369,7 +371,8 @@ def _read_sequence(files: list[Path], source: Path, axes: str | None) -> Stack:
     try:
         seq = tifffile.TiffSequence([str(f) for f in files], pattern=None)
         store = seq.aszarr()
-        arr = da.from_zarr(zarr.open(store, mode="r"))
+        name = f"pgpviewer-seq-{source}-{len(files)}-{files[-1].stat().st_mtime_ns}"
+        arr = da.from_zarr(zarr.open(store, mode="r"), name=name)
     except (ValueError, tifffile.TiffFileError, OSError) as e:
         raise InputError(source, f"frames do not form one stack ({e})") from None
     arr = arr.reshape((len(files), *page_shape))

@@ -274,13 +274,30 @@ class AnalysisParams(_Params):
         title="Z projection",
         description="How z-stacks become one image per frame before analysis.",
     )
-    segmentation: SegmentationParams = SegmentationParams()
-    classification: ClassificationParams = ClassificationParams()
-    puncta: PunctaParams = PunctaParams()
-    measurement: MeasurementParams = MeasurementParams()
-    gate: GateParams = GateParams()
-    tracking: TrackingParams = TrackingParams()
-    events: EventParams = EventParams()
+    segmentation: SegmentationParams = Field(
+        default_factory=SegmentationParams, title="Cells", description="Cell segmentation."
+    )
+    classification: ClassificationParams = Field(
+        default_factory=ClassificationParams, title="Populations",
+        description="Donor / recipient assignment per track.",
+    )
+    puncta: PunctaParams = Field(
+        default_factory=PunctaParams, title="Puncta", description="P-gp puncta (vesicles)."
+    )
+    measurement: MeasurementParams = Field(
+        default_factory=MeasurementParams, title="Measurements",
+        description="Per-cell intensity measurements.",
+    )
+    gate: GateParams = Field(
+        default_factory=GateParams, title="P-gp gate", description="The positivity threshold."
+    )
+    tracking: TrackingParams = Field(
+        default_factory=TrackingParams, title="Tracking", description="Linking cells over time."
+    )
+    events: EventParams = Field(
+        default_factory=EventParams, title="Transfer events",
+        description="Detection of donor→recipient transfer.",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

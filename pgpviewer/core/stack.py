@@ -105,8 +105,8 @@ class Stack:
             raise IndexError(f"frame {t} out of range for {self.n_frames} frames")
         block = self.data[t]
         if hasattr(block, "compute"):
-            block = block.compute(scheduler="synchronous")
-        return np.asarray(block)
+            return np.asarray(block.compute(scheduler="synchronous"))
+        return np.array(block)  # a copy: reads the pages now, detached from any memory map
 
     def projected_frame(self, t: int, projection: str = "max") -> np.ndarray:
         """Read frame ``t`` and project z: shape (C, Y, X).

@@ -1,0 +1,89 @@
+"""Parameters (validation, versions, JSON round trip) and channel roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pgpviewer.core.errors import InputError
+from pgpviewer.core.params import PARAMS_VERSION, AnalysisParams
+from pgpviewer.core.roles import channel_column_name, guess_roles, resolve_roles
+
+
+def test_round_trip_and_file(tmp_path):
+    p = AnalysisParams().replace(z_projection="mean")
+    assert AnalysisParams.from_json(p.to_json()) == p
+    f = tmp_path / "p.json"
+    f.write_text(p.to_json())
+    assert AnalysisParams.load(f) == p
+    # an analyze output's params.json (params nested under "params") is accepted too
+    g = tmp_path / "out.json"
+    g.write_text(json.dumps({"software": "pgpviewer", "params": p.to_dict()}))
+    assert AnalysisParams.load(g) == p
+
+
+def test_every_field_has_title_and_description():
+    def walk(model):
+        for name, field in type(model).model_fields.items():
+            assert field.title and field.description, f"{type(model).__name__}.{name}"
+            value = getattr(model, name)
+            if hasattr(type(value), "model_fields"):
+                walk(value)
+
+    walk(AnalysisParams())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"segmentation": {"cell_diameter_px": -3}}, "segmentation.cell_diameter_px"),
+        ({"segmentation": {"cell_diameter_px": "big"}}, "cell_diameter_px"),
+        ({"unknown_key": 1}, "unknown_key"),
+        ({"version": PARAMS_VERSION + 1}, "format version"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_invalid_params_give_one_clear_line(data, message):
+    with pytest.raises(InputError, match=message) as err:
+        AnalysisParams.from_dict(data, source="p.json")
+    assert "\n" not in str(err.value)
+
+
+def test_frozen():
+    p = AnalysisParams()
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
+        p.segmentation.cell_diameter_px = 3  # type: ignore[misc]
+
+
+def test_guess_roles_from_common_names():
+    assert guess_roles(["Hoechst 33342", "CellTracker Blue", "P-gp-EGFP"]) == {
+        "nuclei": 0,
+        "recipient": 1,
+        "pgp": 2,
+    }
+    assert guess_roles(["DAPI", "DiD donor", "UIC2-PE", "Calcein AM"]) == {
+        "nuclei": 0,
+        "donor": 1,
+        "pgp": 2,
+        "efflux": 3,
+    }
+    assert guess_roles(["Channel 0", "Channel 1"]) == {}
+
+
+def test_resolve_roles_by_name_and_index():
+    names = ["Hoechst", "CellTracker", "P-gp"]
+    assert resolve_roles({"pgp": "p-gp", "nuclei": "0"}, names) == {"nuclei": 0, "pgp": 2}
+    with pytest.raises(InputError, match="no channel named 'GFP'"):
+        resolve_roles({"pgp": "GFP"}, names, source="f.tif")
+    with pytest.raises(InputError, match="channel 7"):
+        resolve_roles({"pgp": 7}, names)
+    with pytest.raises(InputError, match="unknown channel role"):
+        resolve_roles({"cytoplasm": 0}, names)
+    with pytest.raises(InputError, match="same channel"):
+        resolve_roles({"pgp": 0, "nuclei": 0}, names)
+
+
+def test_channel_column_name():
+    assert channel_column_name("P-gp-EGFP") == "p_gp_egfp"
+    assert channel_column_name("=cmd|x") == "_cmd_x"
