@@ -20,6 +20,7 @@ HARMONICS = np.arange(2, 6)
 MIN_SEPARATION = 0.72
 _MITOTIC_FRAMES = 2  # frames of mitotic rounding before a division
 _MIN_AGE_FOR_DIVISION = 5
+_MAX_COVERAGE = 0.6  # no more divisions when cells (as disks) would cover this field fraction
 
 
 @dataclass
@@ -64,16 +65,20 @@ class _Registry:
     def new(self, rng, parent, donor, r_target, amps=None, dye=1.0, irregularity=1.0) -> int:
         if amps is None:
             # elongation (k=2) dominates; higher harmonics give lobes and flat sides
-            amps = np.array(
-                [
-                    rng.uniform(0.0, 0.22),
-                    rng.uniform(0.0, 0.08),
-                    rng.uniform(0.0, 0.06),
-                    rng.uniform(0.0, 0.04),
-                ]
-            ) * irregularity
+            amps = (
+                np.array(
+                    [
+                        rng.uniform(0.0, 0.22),
+                        rng.uniform(0.0, 0.08),
+                        rng.uniform(0.0, 0.06),
+                        rng.uniform(0.0, 0.04),
+                    ]
+                )
+                * irregularity
+            )
             amps *= min(1.0, 0.45 / max(amps.sum(), 1e-9))
-        a_frac = rng.uniform(0.38, 0.55)
+        # nucleus semi-axis: 45-62 % of the radius, but inside the narrowest part of the outline
+        a_frac = min(rng.uniform(0.45, 0.62), 0.95 * (1.0 - float(np.sum(amps))) - 0.1)
         nucleus = np.array(
             [a_frac, rng.uniform(0.7, 1.0), rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1)]
         )
@@ -190,7 +195,6 @@ def _relax(live: dict[str, np.ndarray], adhesion: float, iterations: int = 4) ->
 
 def simulate_geometry(p, rng: np.random.Generator) -> Geometry:
     """Simulate cell centres, sizes and shapes over ``p.n_frames`` frames."""
-    h, w = p.shape_yx
     reg = _Registry()
     live = _empty_live()
     frames: list[FrameGeometry] = []
@@ -269,13 +273,18 @@ def _step(live, reg: _Registry, p, rng) -> dict[str, np.ndarray]:
 
     # --- divisions -------------------------------------------------------------------------------
     if p.divisions and n:
+        # contact inhibition: division slows down as the field fills up
+        coverage = float(np.pi * np.sum(live["r"] ** 2)) / (h * w)
+        rate = p.division_rate * max(0.0, 1.0 - coverage / _MAX_COVERAGE)
         start = (
             (live["countdown"] < 0)
             & (live["age"] >= _MIN_AGE_FOR_DIVISION)
-            & (rng.random(n) < p.division_rate)
+            & (rng.random(n) < rate)
         )
         live["countdown"] = np.where(start, _MITOTIC_FRAMES + 1, live["countdown"])
-        live["countdown"] = np.where(live["countdown"] > 0, live["countdown"] - 1, live["countdown"])
+        live["countdown"] = np.where(
+            live["countdown"] > 0, live["countdown"] - 1, live["countdown"]
+        )
         mitotic = live["countdown"] > 0
         live["scale"] = np.where(mitotic, 0.25, 1.0)
         live["r"] = np.where(start, live["r"] * 0.85, live["r"])
@@ -317,7 +326,7 @@ def _divide(live, dividing: np.ndarray, reg: _Registry, p, rng) -> dict[str, np.
         ang = rng.uniform(0, np.pi)
         off = 0.45 * r
         kids = []
-        for sign in (1.0, -1.0):
+        for _ in range(2):
             dye = reg.dye[pid] * 0.5 * rng.uniform(0.85, 1.15)
             kid = reg.new(
                 rng,
@@ -357,11 +366,14 @@ def radius_at(geom: Geometry, fr: FrameGeometry, i: int, theta: np.ndarray) -> n
     """Outline radius of row ``i`` of frame ``fr`` in direction ``theta`` (rad, atan2(dy, dx))."""
     cid = int(fr.ids[i])
     a = geom.amps[cid] * fr.shape_scale[i]
-    theta = np.asarray(theta, dtype=float)
+    theta = np.asarray(theta)
+    if theta.dtype != np.float32:
+        theta = theta.astype(np.float64)
+    dt = theta.dtype.type
     mod = np.ones_like(theta)
     for k, ak, ph in zip(HARMONICS, a, fr.phase[i], strict=True):
-        mod = mod + ak * np.cos(k * theta - ph)
-    return fr.r[i] * mod
+        mod += dt(ak) * np.cos(dt(k) * theta - dt(ph))
+    return dt(fr.r[i]) * mod
 
 
 def rasterize(
@@ -383,7 +395,7 @@ def rasterize(
         dx = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
         rho = np.hypot(dy, dx)
         theta = np.arctan2(dy, dx)
-        d = rho / radius_at(geom, fr, i, theta).astype(np.float32)
+        d = rho / radius_at(geom, fr, i, theta)
         sb = best[y0:y1, x0:x1]
         sl = lab[y0:y1, x0:x1]
         m = (d <= 1.0) & (d < sb)

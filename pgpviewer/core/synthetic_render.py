@@ -84,8 +84,10 @@ class FrameRenderer:
         self.roles = list(roles)
         slot_rngs = dict(zip(CHANNEL_SLOTS, rng.spawn(len(CHANNEL_SLOTS)), strict=True))
         self.rngs = {role: slot_rngs[role] for role in self.roles}
-        field_rng = rng.spawn(1)[0]
-        self.illum = illumination_fields(p.shape_yx, CHANNEL_SLOTS, p.illumination_strength, field_rng)
+        field_rng, self.texture_rng = rng.spawn(2)
+        self.illum = illumination_fields(
+            p.shape_yx, CHANNEL_SLOTS, p.illumination_strength, field_rng
+        )
         self.background = {
             role: self.p.background_e
             * self.illum[role]
@@ -140,11 +142,12 @@ class FrameRenderer:
         thick = np.where(cell, 1.0 - 0.75 * np.exp(-dist / 3.0), 0.0).astype(np.float32)
         is_nuc = nuc > 0
 
+        # cytoplasm texture (thickness, organelles) is shared by every cytoplasmic signal
+        cyto_tex = _smooth_noise(self.texture_rng, lab.shape, 2.0, 0.22)
         out = {}
         hoechst_obj = None
-        if "nuclei" in self.roles or (p.bleedthrough > 0 and "recipient" in self.roles):
-            rng = self.rngs.get("nuclei", self.rngs.get("recipient"))
-            chrom = _smooth_noise(rng, lab.shape, 1.2, 0.25) if "nuclei" in self.roles else 1.0
+        if "nuclei" in self.roles:
+            chrom = _smooth_noise(self.rngs["nuclei"], lab.shape, 1.2, 0.25)
             hoechst_obj = lut["nuclei"][nuc].astype(np.float32) * chrom
         for role in self.roles:
             rng = self.rngs[role]
@@ -152,15 +155,15 @@ class FrameRenderer:
             if role == "nuclei":
                 obj = hoechst_obj
             elif role in ("recipient", "donor", "efflux"):
-                tex = _smooth_noise(rng, lab.shape, 2.0, 0.2)
+                tex = cyto_tex
                 level = lut[role][lab].astype(np.float32)
                 nuc_factor = np.where(is_nuc, 0.85 if role != "efflux" else 1.1, 1.0)
                 obj = level * thick * tex * nuc_factor.astype(np.float32)
-                if role == "recipient" and p.include_nuclei and p.bleedthrough > 0:
+                if role == "recipient" and hoechst_obj is not None and p.bleedthrough > 0:
                     obj = obj + np.float32(p.bleedthrough) * hoechst_obj
             else:  # pgp
                 tex_m = _smooth_noise(rng, lab.shape, 1.5, 0.3)
-                tex_c = _smooth_noise(rng, lab.shape, 2.5, 0.25)
+                tex_c = cyto_tex
                 rim_level = lut["rim"][lab].astype(np.float32)
                 cyto_level = lut["cyto"][lab].astype(np.float32)
                 cyto = cyto_level * thick * tex_c * np.where(is_nuc, 0.45, 1.0).astype(np.float32)
@@ -174,20 +177,19 @@ class FrameRenderer:
         _, gain_c, psf_scale = CHANNEL_SLOTS[role]
         psf = p.psf_sigma_px * psf_scale
         scale = np.float32(p.photons_per_unit * gain_c)
-        if p.n_z == 1:
-            planes = [(0.0, obj, 1.0)]
-        else:
-            zc = (p.n_z - 1) / 2.0
-            planes = [((z - zc) * p.z_step_um, obj, None) for z in range(p.n_z)]
+        # defocus of each plane (µm) relative to the focal plane of the monolayer (the middle)
+        defocus = (np.arange(p.n_z) - (p.n_z - 1) / 2.0) * p.z_step_um
         images = []
-        for dz, o, _ in planes:
+        for dz in defocus.tolist():
             extra = _DEFOCUS_UM_PER_UM * abs(dz) / p.pixel_size_um
             sig = float(np.hypot(psf, extra))
             weight = 0.35 + 0.65 * np.exp(-(dz**2) / (2 * _CELL_HALF_HEIGHT_UM**2))
-            img = ndimage.gaussian_filter(o, sig, mode="nearest") * np.float32(weight)
+            img = ndimage.gaussian_filter(obj, sig, mode="nearest") * np.float32(weight)
             if spots is not None and len(spots["y"]):
                 zoff = dz - spots["z_um"] if p.n_z > 1 else np.zeros(len(spots["y"]))
-                s_sig = np.hypot(spots["sigma"], _DEFOCUS_UM_PER_UM * np.abs(zoff) / p.pixel_size_um)
+                s_sig = np.hypot(
+                    spots["sigma"], _DEFOCUS_UM_PER_UM * np.abs(zoff) / p.pixel_size_um
+                )
                 s_flux = spots["flux"] * (0.4 + 0.6 * np.exp(-(zoff**2) / (2 * 0.8**2)))
                 add_spots(img, spots["y"], spots["x"], s_flux, s_sig)
             lam = img * scale * self.illum[role] + self.background[role]

@@ -149,7 +149,6 @@ class Appearance:
     identity: np.ndarray  # identity dye content (includes dilution by division)
     hoechst: np.ndarray
     calcein: np.ndarray
-    texture_seed: np.ndarray
 
 
 def draw_appearance(geom: Geometry, st: TransferState, p, rng) -> Appearance:
@@ -164,7 +163,6 @@ def draw_appearance(geom: Geometry, st: TransferState, p, rng) -> Appearance:
         identity=np.zeros(n),
         hoechst=np.zeros(n),
         calcein=np.zeros(n),
-        texture_seed=np.zeros(n),
     )
     modes = {e["recipient_id"]: e["mode"] for e in st.events}
     for cid in range(1, n):
@@ -193,6 +191,8 @@ def draw_appearance(geom: Geometry, st: TransferState, p, rng) -> Appearance:
                 rng.uniform(0.0, 0.03) if app.rim_only[cid] else rng.uniform(0.15, 0.45)
             )
             app.puncta_mean[cid] = p.donor_puncta_mean * rng.uniform(0.4, 1.6)
+            if app.rim_only[cid]:
+                app.puncta_mean[cid] *= 0.5
             app.puncta_flux[cid] = rng.lognormal(0.0, 0.3)
         else:
             remote = modes.get(cid) == "remote"
@@ -239,15 +239,30 @@ class Puncta:
         self.flux.append(float(flux))
         self.sigma.append(float(sigma))
 
+    def extend(self, f, ys, xs, zs, cid, kind, fluxes, sigmas) -> None:
+        n = len(ys)
+        self.frame.extend([f] * n)
+        self.y.extend(np.asarray(ys, dtype=float).tolist())
+        self.x.extend(np.asarray(xs, dtype=float).tolist())
+        self.z_um.extend(np.asarray(zs, dtype=float).tolist())
+        self.cell_id.extend([int(cid)] * n)
+        self.kind.extend([kind] * n)
+        self.flux.extend(np.asarray(fluxes, dtype=float).tolist())
+        self.sigma.extend(np.asarray(sigmas, dtype=float).tolist())
+
 
 def _pixel(y: float, x: float) -> tuple[int, int]:
+    """The pixel containing point (y, x) (pixel centres at integer coordinates)."""
     return int(np.floor(y + 0.5)), int(np.floor(x + 0.5))
 
 
-def _inside(lab: np.ndarray, y: float, x: float, cid: int) -> bool:
-    iy, ix = _pixel(y, x)
+def _inside_many(lab: np.ndarray, ys: np.ndarray, xs: np.ndarray, cid: int) -> np.ndarray:
+    iy = np.floor(ys + 0.5).astype(np.int64)
+    ix = np.floor(xs + 0.5).astype(np.int64)
     h, w = lab.shape
-    return 0 <= iy < h and 0 <= ix < w and int(lab[iy, ix]) == cid
+    ok = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    ok[ok] = lab[iy[ok], ix[ok]] == cid
+    return ok
 
 
 def _random_pixel_of(lab, fr: FrameGeometry, i: int, rng) -> tuple[float, float]:
@@ -305,18 +320,18 @@ def simulate_puncta(geom: Geometry, labels, st: TransferState, app: Appearance, 
                 rows = np.vstack([rows, _new_puncta(rng.poisson(lam * 0.15), cid, app, p, rng)])
                 rows[:, 0] = np.clip(rows[:, 0] + rng.normal(0, 0.03, len(rows)), 0.05, 0.8)
                 rows[:, 1] = rows[:, 1] + rng.normal(0, 0.08, len(rows))
-            for j in range(len(rows)):
-                u, th = rows[j, 0], rows[j, 1]
-                rr = float(radius_at(geom, fr, i, np.array([th]))[0])
-                y = fr.y[i] + u * rr * np.sin(th)
-                x = fr.x[i] + u * rr * np.cos(th)
-                if not _inside(lab, y, x, cid):
-                    y, x = _random_pixel_of(lab, fr, i, rng)
-                    dy, dx = y - fr.y[i], x - fr.x[i]
+            if len(rows):
+                rr = radius_at(geom, fr, i, rows[:, 1])
+                ys = fr.y[i] + rows[:, 0] * rr * np.sin(rows[:, 1])
+                xs = fr.x[i] + rows[:, 0] * rr * np.cos(rows[:, 1])
+                ok = _inside_many(lab, ys, xs, cid)
+                for j in np.flatnonzero(~ok).tolist():
+                    ys[j], xs[j] = _random_pixel_of(lab, fr, i, rng)
+                    dy, dx = ys[j] - fr.y[i], xs[j] - fr.x[i]
                     rows[j, 1] = np.arctan2(dy, dx)
-                    rr = float(radius_at(geom, fr, i, np.array([rows[j, 1]]))[0])
-                    rows[j, 0] = min(np.hypot(dy, dx) / max(rr, 1e-6), 0.8)
-                out.add(f, y, x, rows[j, 4], cid, "resident", rows[j, 2], rows[j, 3])
+                    r_j = float(radius_at(geom, fr, i, rows[j : j + 1, 1])[0])
+                    rows[j, 0] = min(np.hypot(dy, dx) / max(r_j, 1e-6), 0.8)
+                out.extend(f, ys, xs, rows[:, 4], cid, "resident", rows[:, 2], rows[:, 3])
             resident[cid] = rows
         for y, x, flux in transit_by_frame.get(f, []):
             iy, ix = _pixel(y, x)
@@ -357,8 +372,9 @@ def _plan_transit(geom: Geometry, t: dict, rng, transit_by_frame, shape, flux_sc
     else:
         ang = rng.uniform(0, 2 * np.pi)
         dist = end_fr.r[i] + rng.uniform(15.0, 40.0)
-        sy = float(np.clip(ey + dist * np.sin(ang), 0, shape[0] - 1))
-        sx = float(np.clip(ex + dist * np.cos(ang), 0, shape[1] - 1))
+        sy, sx = ey + dist * np.sin(ang), ex + dist * np.cos(ang)
+    sy = float(np.clip(sy, 0, shape[0] - 1))
+    sx = float(np.clip(sx, 0, shape[1] - 1))
     theta = float(np.arctan2(sy - ey, sx - ex))  # direction from the recipient to the source
     rr = float(radius_at(geom, end_fr, i, np.array([theta]))[0])
     ay, ax = ey + 0.5 * rr * np.sin(theta), ex + 0.5 * rr * np.cos(theta)
