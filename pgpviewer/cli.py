@@ -170,17 +170,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     src = sample_path()
     if out.exists() and out.is_dir():
         raise InputError(out, "is a folder; give a file name such as sample.ome.tif")
+    tmp = out.with_name(f".{out.name}.part")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if src.is_file():
-            tmp = out.with_name(out.name + ".part")
             shutil.copyfile(src, tmp)
-            os.replace(tmp, out)
         else:  # a source tree without the generated sample: make it
             from pgpviewer.core.synthetic import make_sample, write_simulation
 
-            write_simulation(make_sample(), out)
+            write_simulation(make_sample(), tmp, ground_truth=False)
+        os.replace(tmp, out)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         raise InputError(out, f"cannot write ({e.strerror or e})") from None
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK

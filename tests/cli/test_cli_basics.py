@@ -99,3 +99,15 @@ def test_frames_parsing():
         parse_frames("5:2", 10, None)
     with pytest.raises(InputError):
         parse_frames("abc", 10, None)
+
+
+def test_sample_writes_the_bundled_stack(tmp_path):
+    from pgpviewer.resources import sample_path
+
+    out = tmp_path / "new folder" / "sample.ome.tif"
+    res = run("sample", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes() == sample_path().read_bytes()
+    assert not list(out.parent.glob(".*part"))
+    res = run("sample", "--out", str(tmp_path))
+    assert res.returncode == 2 and "is a folder" in res.stderr
