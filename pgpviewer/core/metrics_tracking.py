@@ -17,6 +17,8 @@ import pandas as pd
 __all__ = [
     "division_scores",
     "event_scores",
+    "label_contacts",
+    "label_table",
     "link_scores",
     "track_divisions",
     "track_links",
@@ -88,8 +90,9 @@ def link_scores(truth: set, predicted: set) -> dict[str, float]:
 
     Examples
     --------
-    >>> link_scores({(1, 2), (2, 3)}, {(1, 2), (2, 4)})
-    {'link_accuracy': 0.5, 'link_precision': 0.5, 'link_f1': 0.5, 'n_true_links': 2, 'n_predicted_links': 2}
+    >>> s = link_scores({(1, 2), (2, 3)}, {(1, 2), (2, 4)})
+    >>> s["link_accuracy"], s["link_precision"], s["n_true_links"]
+    (0.5, 0.5, 2)
     """
     hit = len(truth & predicted)
     rec = hit / len(truth) if truth else float("nan")
@@ -236,3 +239,91 @@ def event_scores(
         ]
         out["donor_accuracy"] = float(np.mean(same)) if same else float("nan")
     return out
+
+
+def label_table(labels: np.ndarray, *, first_frame: int = 0) -> pd.DataFrame:
+    """Centroid and area of every label in a label movie (tracker input from masks).
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (T, Y, X)
+        Label images; 0 is background.
+    first_frame : int
+        Frame number of ``labels[0]``.
+
+    Returns
+    -------
+    DataFrame
+        ``frame, label, centroid_y, centroid_x, area_px``, sorted by frame and label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lab = np.zeros((1, 4, 4), int)
+    >>> lab[0, :2, :2] = 3
+    >>> label_table(lab)
+       frame  label  centroid_y  centroid_x  area_px
+    0      0      3         0.5         0.5        4
+    """
+    labels = np.asarray(labels)
+    _, h, w = labels.shape
+    yy = np.repeat(np.arange(h, dtype=np.float64), w)
+    xx = np.tile(np.arange(w, dtype=np.float64), h)
+    parts = []
+    for t, lab in enumerate(labels):
+        flat = lab.ravel().astype(np.int64)
+        n = int(flat.max()) + 1 if flat.size else 1
+        area = np.bincount(flat, minlength=n)
+        ids = np.flatnonzero(area)
+        ids = ids[ids > 0]
+        sy = np.bincount(flat, weights=yy, minlength=n)[ids]
+        sx = np.bincount(flat, weights=xx, minlength=n)[ids]
+        parts.append(pd.DataFrame({
+            "frame": t + first_frame, "label": ids, "centroid_y": sy / area[ids],
+            "centroid_x": sx / area[ids], "area_px": area[ids],
+        }))
+    out = pd.concat(parts, ignore_index=True)
+    return out.astype({"frame": np.int64, "label": np.int64, "area_px": np.int64})
+
+
+def label_contacts(labels: np.ndarray, *, first_frame: int = 0) -> pd.DataFrame:
+    """Pairs of labels sharing a border, with the border length, per frame.
+
+    The border length is the number of 4-connected pixel pairs (one pixel in each label).
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (T, Y, X)
+    first_frame : int
+        Frame number of ``labels[0]``.
+
+    Returns
+    -------
+    DataFrame
+        ``frame, label_a, label_b, border_px`` with ``label_a < label_b``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lab = np.array([[[1, 1, 2], [1, 1, 2]]])
+    >>> label_contacts(lab)
+       frame  label_a  label_b  border_px
+    0      0        1        2          2
+    """
+    labels = np.asarray(labels)
+    parts = []
+    for t, lab in enumerate(labels):
+        a = np.concatenate([lab[:, :-1].ravel(), lab[:-1, :].ravel()]).astype(np.int64)
+        b = np.concatenate([lab[:, 1:].ravel(), lab[1:, :].ravel()]).astype(np.int64)
+        k = (a != b) & (a > 0) & (b > 0)
+        lo, hi = np.minimum(a[k], b[k]), np.maximum(a[k], b[k])
+        if len(lo) == 0:
+            continue
+        pair, n = np.unique(np.stack([lo, hi], axis=1), axis=0, return_counts=True)
+        parts.append(pd.DataFrame({"frame": t + first_frame, "label_a": pair[:, 0],
+                                   "label_b": pair[:, 1], "border_px": n}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype=np.int64)
+                             for c in ("frame", "label_a", "label_b", "border_px")})
+    out = pd.concat(parts, ignore_index=True)
+    return out.astype(np.int64)

@@ -1,31 +1,46 @@
 """Linking cells over time: LAP tracking with gap closing and divisions.
 
 The tracker follows Jaqaman et al. (2008, Nat Methods 5:695) as implemented in TrackMate and
-laptrack, in two global optimisation steps solved as sparse linear assignment problems (LAP):
+laptrack, in two global optimisations solved as sparse linear assignment problems (LAP):
 
 1. **Frame to frame.** Cells in frame ``t`` are linked to cells in frame ``t + 1``. A link costs
    the squared centroid distance, optionally inflated by the relative area change (TrackMate's
-   feature penalty). Candidate pairs farther apart than ``max_distance_px`` are never linked. Not
-   linking costs 1.05 × the largest candidate cost for the ending and again for the starting
-   cell, so every link within the distance limit is preferred to a track end plus a track start;
-   the LAP picks the set of links with the smallest total cost.
+   feature penalty, ``area_change_weight``). Pairs farther apart than ``max_distance_px`` are
+   never linked.
 2. **Segments.** The chains from step 1 (segments) are joined in one LAP over the whole movie:
    *gap closing* links a segment end at frame ``t`` to a segment start at ``t + 2 …
-   t + 1 + gap_closing_frames`` (a cell missed by segmentation for up to ``gap_closing_frames``
-   frames) and *splitting* links a segment start at frame ``t + 1`` to any cell at frame ``t``
-   (a division). Both use the squared distance with the same ``max_distance_px`` limit; every
-   start can take at most one of them and every cell at most one extra daughter. Alternative
-   costs (start, end, no split) are 1.05 × the 90th percentile of the candidate costs, as in
-   TrackMate and laptrack. Merging is not allowed (cells do not fuse).
+   t + 1 + gap_closing_frames`` within ``max_distance_px`` (cost: squared distance), and
+   *splitting* links a segment start ``s`` at ``t + 1`` to a cell ``p`` at ``t`` that continues
+   to ``q`` at ``t + 1`` (a division into ``q`` and ``s``). Merging is not allowed.
 
-Track ids follow the project's lineage convention: a cell with two successors ends its track;
-both daughters start **new** tracks whose ``parent_track_id`` is the mother's track id. Tracks
-are numbered from 1 in order of their first frame (then label), so the numbering is
-reproducible.
+**Distance limit.** ``max_distance_px``, or, when it is None (the default), the median cell
+diameter ``sqrt(4 · area / π)`` from ``area_px`` (25 px without areas): daughters typically
+appear half to one diameter from their mother, and a cell that moves more than its diameter per
+frame cannot be followed reliably in a crowded culture anyway.
+
+**Alternative costs.** Ending or starting a track costs half a link at the maximum distance, so
+an end plus a start costs exactly one such link: a lone link within ``max_distance_px`` is always
+made, but a chain of shifted links that costs more in total than breaking one track is not.
+(TrackMate and laptrack use 1.05 × the largest candidate cost, which lets one missed cell shift
+the identities of its neighbours in crowded fields; see ``benchmarks/bench_tracking.py``.)
+
+**Divisions.** Daughters lie either side of where the mother was, so the mother must lie near the
+midpoint of the two daughters: a split ``p → {q, s}`` is a candidate only when
+``|p − (q + s)/2| ≤ 0.5 · |q − s|/2`` (the mother's own displacement is at most half the
+daughters' half-separation; measured on real divisions 0.07–0.4, while a cell that merely
+appears beside a moving neighbour gives ≈ 1), and it costs ``|p − (q + s)/2|²``. This removes
+most false divisions that a distance-only split cost makes at field borders and in crowded
+cultures, at the price of missing strongly asymmetric divisions (those daughters start new
+tracks without a parent). A division is only linked when the new daughter appears in the frame
+right after the mother (no gap).
+
+**Track ids.** A cell with two successors ends its track; both daughters start **new** tracks
+whose ``parent_track_id`` is the mother's track id. Tracks are numbered from 1 in order of their
+first frame (then label), so the numbering does not depend on the row order of the input.
 
 The cost matrices are built with :class:`scipy.spatial.cKDTree` and solved with
-:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching` (LAPJVsp), so 2000 cells ×
-100 frames are tracked in about a second.
+:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching` (LAPJVsp); 2000 cells ×
+100 frames take about a second.
 """
 
 from __future__ import annotations
@@ -38,13 +53,19 @@ from scipy.spatial import cKDTree
 
 from pgpviewer.core.params import TrackingParams
 
-__all__ = ["LINK_COLUMNS", "track_cells"]
+__all__ = ["LINK_COLUMNS", "max_distance", "solve_lap", "track_cells"]
 
 #: Columns returned by :func:`track_cells`.
 LINK_COLUMNS = ["frame", "label", "track_id", "parent_track_id"]
 
-_ALT_FACTOR = 1.05  # alternative (no-link) cost = factor × max or percentile of candidate costs
-_SEGMENT_ALT_PERCENTILE = 90
+#: Cost of ending (or starting) a track, as a fraction of the cost of a link at the maximum
+#: distance: an end plus a start cost exactly one link at ``max_distance_px``.
+_ALT_FRACTION = 0.5
+#: A division needs the mother within this fraction of the daughters' half-separation of their
+#: midpoint (measured on real divisions: 0.07-0.4; a neighbour appearing beside a cell: ~1).
+_DIVISION_MAX_RESIDUAL_RATIO = 0.5
+#: Linking distance when it is automatic and no cell areas are known.
+_DEFAULT_MAX_DISTANCE = 25.0
 
 
 def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) -> pd.DataFrame:
@@ -54,9 +75,9 @@ def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) ->
     ----------
     features : DataFrame
         One row per cell per frame with columns ``frame`` (int; any offset), ``label`` (int,
-        unique within a frame), ``centroid_y`` and ``centroid_x`` (pixels). ``area_px`` is used
-        for the area-change penalty when present and ``params.area_change_weight > 0``. Other
-        columns are ignored. Frames without cells may be missing.
+        unique within a frame), ``centroid_y`` and ``centroid_x`` (pixels). ``area_px``, when
+        present, sets the automatic distance limit (see :func:`max_distance`) and the
+        area-change penalty. Other columns are ignored. Frames without cells may be missing.
     params : TrackingParams, optional
         Linking distance, gap closing, divisions and area penalty; defaults to
         ``TrackingParams()``.
@@ -71,7 +92,8 @@ def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) ->
     Raises
     ------
     ValueError
-        When required columns are missing or a (frame, label) pair occurs twice.
+        When required columns are missing, a (frame, label) pair occurs twice or a centroid is
+        not finite.
 
     Notes
     -----
@@ -119,8 +141,11 @@ def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) ->
     if not np.isfinite(pos).all():
         raise ValueError("features have non-finite centroids")
     area = None
-    if params.area_change_weight > 0 and "area_px" in features.columns:
+    if "area_px" in features.columns:
         area = features["area_px"].to_numpy(dtype=np.float64)[order]
+    maxd = max_distance(params, area)
+    if params.area_change_weight <= 0:
+        area = None
 
     # nodes are rows in (frame, label) order; slices per frame
     uframes, starts = np.unique(f_sorted, return_index=True)
@@ -128,8 +153,8 @@ def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) ->
         zip(uframes.tolist(), zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True),
             strict=True)
     )
-    succ, pred = _link_frames(pos, area, uframes, bounds, params)
-    extra_src, extra_dst = _link_segments(pos, f_sorted, succ, pred, bounds, params)
+    succ, pred = _link_frames(pos, area, uframes, bounds, maxd, params)
+    extra_src, extra_dst = _link_segments(pos, f_sorted, succ, pred, bounds, maxd, params)
     track, parent = _tracks_from_links(f_sorted, succ, extra_src, extra_dst)
 
     out = pd.DataFrame({"frame": frame, "label": label})
@@ -141,6 +166,31 @@ def track_cells(features: pd.DataFrame, params: TrackingParams | None = None) ->
     )
     out.loc[parent[inv] <= 0, "parent_track_id"] = pd.NA
     return out
+
+
+def max_distance(params: TrackingParams, area_px: np.ndarray | None = None) -> float:
+    """The linking distance limit: ``params.max_distance_px``, or automatic.
+
+    Automatic (``max_distance_px=None``): the median equivalent diameter
+    ``sqrt(4 · area / π)`` of the cells, at least 5 px; 25 px when no areas are known.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(max_distance(TrackingParams(), np.array([314.0, 320.0, 300.0])), 1)
+    20.0
+    >>> max_distance(TrackingParams(max_distance_px=12.0))
+    12.0
+    """
+    if params.max_distance_px is not None:
+        return float(params.max_distance_px)
+    if area_px is None:
+        return _DEFAULT_MAX_DISTANCE
+    a = np.asarray(area_px, dtype=np.float64)
+    a = a[np.isfinite(a) & (a > 0)]
+    if len(a) == 0:
+        return _DEFAULT_MAX_DISTANCE
+    return max(float(np.median(np.sqrt(4.0 * a / np.pi))), 5.0)
 
 
 def _empty_links() -> pd.DataFrame:
@@ -225,12 +275,12 @@ def solve_lap(
     return urow[sel], ucol[match[sel]]
 
 
-def _link_frames(pos, area, uframes, bounds, params):
+def _link_frames(pos, area, uframes, bounds, maxd, params):
     """Step 1: frame-to-frame LAP. Returns successor and predecessor node index (-1 = none)."""
     n = len(pos)
     succ = np.full(n, -1, dtype=np.int64)
     pred = np.full(n, -1, dtype=np.int64)
-    maxd = params.max_distance_px
+    alt = _ALT_FRACTION * maxd**2
     trees: dict[int, cKDTree] = {}
 
     def tree(t):
@@ -251,16 +301,14 @@ def _link_frames(pos, area, uframes, bounds, params):
         i = m["i"].astype(np.int64) + a0
         j = m["j"].astype(np.int64) + b0
         cost = _penalised_cost(m["v"], area, i, j, params.area_change_weight)
-        alt = _ALT_FACTOR * max(float(cost.max()), 1e-9)
         si, sj = solve_lap(i, j, cost, alt, alt)
         succ[si] = sj
         pred[sj] = si
     return succ, pred
 
 
-def _link_segments(pos, frame, succ, pred, bounds, params):
+def _link_segments(pos, frame, succ, pred, bounds, maxd, params):
     """Step 2: gap closing and splitting in one LAP. Returns extra edges (src, dst)."""
-    maxd = params.max_distance_px
     gap = params.gap_closing_frames
     ends = np.flatnonzero(succ < 0)
     starts = np.flatnonzero(pred < 0)
@@ -271,7 +319,7 @@ def _link_segments(pos, frame, succ, pred, bounds, params):
     ends_by_frame = _group(ends, frame[ends])
     starts_by_frame = _group(starts, frame[starts])
 
-    cand_r, cand_c, cand_w, kind = [], [], [], []
+    cand_r, cand_c, cand_w = [], [], []
     # gap closing: end at t -> start at t + 2 ... t + 1 + gap (rows = end nodes)
     for t, e in ends_by_frame.items():
         te = cKDTree(pos[e])
@@ -284,29 +332,40 @@ def _link_segments(pos, frame, succ, pred, bounds, params):
                 cand_r.append(e[m["i"]])
                 cand_c.append(s[m["j"]])
                 cand_w.append(m["v"] ** 2)
-                kind.append(np.zeros(len(m), np.int8))
-    # splitting: start at t + 1 -> any cell at t (rows = mother nodes, offset to keep apart)
+    # splitting: start s at t + 1 -> a cell p at t that also continues to q at t + 1. The two
+    # daughters q and s lie either side of where the mother was, so the mother must be near
+    # their midpoint: residual |p - (q + s) / 2| <= ratio * |q - s| / 2, and the cost is the
+    # squared residual (the mother's own displacement).
     if params.divisions:
         n = len(pos)
         for t1, s in starts_by_frame.items():
             if t1 - 1 not in bounds:
                 continue
             a, b = bounds[t1 - 1]
-            m = cKDTree(pos[a:b]).sparse_distance_matrix(cKDTree(pos[s]), maxd,
-                                                         output_type="ndarray")
-            if len(m):
-                cand_r.append(m["i"].astype(np.int64) + a + n)
-                cand_c.append(s[m["j"]])
-                cand_w.append(m["v"] ** 2)
-                kind.append(np.ones(len(m), np.int8))
+            mothers = np.arange(a, b)[succ[a:b] >= 0]
+            if len(mothers) == 0:
+                continue
+            m = cKDTree(pos[mothers]).sparse_distance_matrix(
+                cKDTree(pos[s]), maxd, output_type="ndarray"
+            )
+            if len(m) == 0:
+                continue
+            p = mothers[m["i"]]
+            d = s[m["j"]]
+            q = succ[p]
+            residual = np.linalg.norm(pos[p] - (pos[q] + pos[d]) / 2, axis=1)
+            half_sep = np.linalg.norm(pos[q] - pos[d], axis=1) / 2
+            ok = residual <= _DIVISION_MAX_RESIDUAL_RATIO * half_sep
+            if ok.any():
+                cand_r.append(p[ok] + n)
+                cand_c.append(d[ok])
+                cand_w.append(residual[ok] ** 2)
     if not cand_r:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     r = np.concatenate(cand_r)
     c = np.concatenate(cand_c)
     w = np.concatenate(cand_w)
-    alt = _ALT_FACTOR * max(
-        float(np.percentile(w, _SEGMENT_ALT_PERCENTILE, method="lower")), 1e-9
-    )
+    alt = _ALT_FRACTION * maxd**2
     sr, sc = solve_lap(r, c, w, alt, alt)
     n = len(pos)
     src = np.where(sr >= n, sr - n, sr)
@@ -341,7 +400,6 @@ def _tracks_from_links(frame, succ, extra_src, extra_dst):
     rank = np.empty_like(first_node)
     rank[np.argsort(first_node, kind="stable")] = np.arange(1, len(first_node) + 1)
     track = rank[comp]
-    parent = np.zeros(n, dtype=np.int64)
     div = ~cont
     parent_of_track = np.zeros(len(first_node) + 1, dtype=np.int64)
     parent_of_track[track[dst[div]]] = track[src[div]]

@@ -1,0 +1,520 @@
+"""Transfer events: recipient lineages that switch from P-gp negative to persistently positive.
+
+Definitions (SCIENCE.md item 6), made precise here:
+
+**Observations.** A recipient's observations are its rows with a finite ``pgp_score`` (rows with
+a missing score are skipped: they neither start nor break a positive run). When the table has no
+``pgp_score`` column, every row is an observation. Positive means ``pgp_positive``.
+
+**Lineage.** A daughter continues its mother's history: the observation sequence of a track is
+its ancestors' observations followed by its own (only ancestors that are recipients count; a
+recipient whose parent is not a recipient starts a new lineage). A lineage branches at every
+division, so a positive run that starts in a mother continues in each daughter separately.
+
+**Runs.** A positive run is a maximal sequence of consecutive positive observations along one
+path of the lineage. Its length is counted in frames, from its first to its last positive
+observation (a missed frame inside a run counts). A run is *confirmed* when it lasts at least
+``min_persistence_frames`` on at least one path through the lineage; it is a *blip* when every
+path returns to negative before that; otherwise (some path ends, by leaving the field or at the
+end of the movie, while still positive and too short) it is *unconfirmed*.
+
+**Status of a recipient track** (``tracks.status``):
+
+- ``positive_at_start``: the first observation of the lineage is positive and that run is not a
+  blip (confirmed or unconfirmed). Acquired before it was seen; never an event, not at risk.
+- ``event``: the lineage's first confirmed run that starts after a negative observation starts
+  in this track; its first observation is the **event frame** (``acquired_frame``). One
+  ``events`` row is written, for this track only.
+- Daughters inherit: a track whose ancestor is ``event`` or ``positive_at_start`` gets the same
+  status and ``acquired_frame`` (which then precedes its ``first_frame``) and no event of its
+  own, whatever its later observations — acquisition is a property of the lineage.
+- ``no_event``: none of the above; this includes a run cut short by the end of the track
+  (unconfirmed runs are not events: an event must be seen to persist).
+- Non-recipient tracks are ``not_recipient``.
+
+**Source donor.** The donor track touching the recipient at the event frame with the longest
+shared border (``contacts``); if there is none, the donor with the longest border in the most
+recent look-back frame with a donor contact (``contact_lookback_frames``); else the nearest donor
+(``nearest_donor_track_id``) if ``nearest_donor_distance_px <= donor_search_distance_px``;
+else none.
+
+**Mode.** ``contact`` when the recipient lineage touches a donor (``touching_donor`` or a
+contact with a donor) at the event frame or in the ``contact_lookback_frames`` frames before,
+else ``remote``.
+
+**Scores.** ``pgp_score_before`` = median of the last (up to) three observed scores of the
+lineage before the event frame; ``pgp_score_after`` = median of the observed scores of the
+recipient track in the persistence window ``[frame, frame + min_persistence_frames - 1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pgpviewer.core.params import EventParams
+
+__all__ = ["EVENT_COLUMNS", "TRACK_COLUMNS", "detect_events"]
+
+#: Columns of ``events.csv`` in contract order.
+EVENT_COLUMNS = [
+    "event_id", "recipient_track_id", "frame", "time_s", "centroid_y", "centroid_x",
+    "donor_track_id", "mode", "pgp_score_before", "pgp_score_after",
+]
+#: Columns of ``tracks.csv`` in contract order.
+TRACK_COLUMNS = [
+    "track_id", "parent_track_id", "population", "first_frame", "last_frame", "n_frames",
+    "status", "acquired_frame", "puncta_gained",
+]
+
+_BEFORE_OBS = 3  # observations before the onset for pgp_score_before
+_PUNCTA_WINDOW = 3  # frames at each end of a track for puncta_gained
+
+
+@dataclass
+class _Track:
+    tid: int
+    parent: int | None
+    rows: np.ndarray  # row positions in the cells table, frame order
+    frames: np.ndarray  # frames of rows
+    obs_frames: np.ndarray  # frames of valid observations
+    obs_pos: np.ndarray  # bool positivity of valid observations
+    given_parent: int | None = None  # parent_track_id as given (the lineage may ignore it)
+    children: list[int] = field(default_factory=list)
+    status: str = "no_event"
+    acquired: int | None = None
+    onset_owner: bool = False
+
+
+def detect_events(
+    cells: pd.DataFrame,
+    contacts: pd.DataFrame | None = None,
+    params: EventParams | None = None,
+    *,
+    frame_interval_s: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Find transfer events and classify every track.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per cell per frame with ``frame``, ``label``, ``track_id``, ``population``
+        (``'donor'|'recipient'|'unknown'``), ``pgp_positive`` (bool), and optionally
+        ``parent_track_id`` (nullable), ``pgp_score`` (float, NaN = not measured),
+        ``pgp_puncta``, ``centroid_y``, ``centroid_x``, ``touching_donor`` (bool),
+        ``nearest_donor_track_id`` (nullable) and ``nearest_donor_distance_px``.
+    contacts : DataFrame, optional
+        Pairs of cells sharing a border: ``frame``, ``label_a``, ``label_b``, ``border_px``
+        (labels as in ``cells`` for that frame).
+    params : EventParams, optional
+        Persistence, contact look-back and donor search distance; defaults to ``EventParams()``.
+    frame_interval_s : float, optional
+        Seconds between frames; fills ``time_s = frame * frame_interval_s`` (NaN when None).
+
+    Returns
+    -------
+    events : DataFrame
+        One row per event, columns :data:`EVENT_COLUMNS` (``event_id`` from 1 in order of frame,
+        then recipient track).
+    tracks : DataFrame
+        One row per track, columns :data:`TRACK_COLUMNS` (``acquired_frame`` and
+        ``parent_track_id`` nullable Int64; ``puncta_gained`` = median puncta in the last three
+        frames of the track minus the median in its first three, NaN without ``pgp_puncta``).
+
+    Examples
+    --------
+    A recipient (track 1) turns positive at frame 2 while touching a donor (track 2):
+
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({
+    ...     "frame": [0, 1, 2, 3, 4] * 2,
+    ...     "label": [1] * 5 + [2] * 5,
+    ...     "track_id": [1] * 5 + [2] * 5,
+    ...     "population": ["recipient"] * 5 + ["donor"] * 5,
+    ...     "centroid_y": [10.0] * 10, "centroid_x": [10.0] * 5 + [30.0] * 5,
+    ...     "pgp_score": [0.1, 0.2, 2.0, 2.1, 2.2] + [5.0] * 5,
+    ...     "pgp_positive": [False, False, True, True, True] + [True] * 5,
+    ...     "touching_donor": [True] * 5 + [False] * 5,
+    ... })
+    >>> contacts = pd.DataFrame({"frame": range(5), "label_a": 1, "label_b": 2,
+    ...                          "border_px": 12})
+    >>> events, tracks = detect_events(cells, contacts)
+    >>> events[["recipient_track_id", "frame", "donor_track_id", "mode"]]
+       recipient_track_id  frame  donor_track_id     mode
+    0                   1      2               2  contact
+    >>> tracks[["track_id", "status", "acquired_frame"]]
+       track_id         status  acquired_frame
+    0         1          event               2
+    1         2  not_recipient            <NA>
+    """
+    params = params or EventParams()
+    need = {"frame", "label", "track_id", "population", "pgp_positive"}
+    missing = need - set(cells.columns)
+    if missing:
+        raise ValueError(f"cells lack column(s) {sorted(missing)}")
+    cells = cells[pd.to_numeric(cells["track_id"], errors="coerce").notna()].reset_index(
+        drop=True
+    )
+    if len(cells) == 0:
+        return _empty_events(), _empty_tracks()
+
+    tracks = _build_tracks(cells)
+    _classify(tracks, params.min_persistence_frames)
+    events = _event_rows(cells, contacts, tracks, params, frame_interval_s)
+    return events, _track_table(cells, tracks)
+
+
+# --------------------------------------------------------------------------------------------
+# tracks and lineages
+
+
+def _track_population(cells: pd.DataFrame) -> pd.Series:
+    """Population per track: the most frequent value (ties: alphabetical), indexed by track."""
+    counts = (
+        cells.assign(population=cells["population"].fillna("unknown").astype(str))
+        .groupby(["track_id", "population"], sort=True)
+        .size()
+        .reset_index(name="n")
+        .sort_values(["track_id", "n", "population"], ascending=[True, False, True],
+                     kind="stable")
+        .drop_duplicates("track_id")
+    )
+    return pd.Series(counts["population"].to_numpy(), index=counts["track_id"].astype(np.int64))
+
+
+def _build_tracks(cells: pd.DataFrame) -> dict[int, _Track]:
+    tid = cells["track_id"].astype(np.int64).to_numpy()
+    frame = cells["frame"].astype(np.int64).to_numpy()
+    positive = cells["pgp_positive"].fillna(False).astype(bool).to_numpy()
+    if "pgp_score" in cells.columns:
+        valid = np.isfinite(pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float))
+    else:
+        valid = np.ones(len(cells), bool)
+    parent = (
+        pd.to_numeric(cells["parent_track_id"], errors="coerce").to_numpy(float)
+        if "parent_track_id" in cells.columns
+        else np.full(len(cells), np.nan)
+    )
+    pop = _track_population(cells)
+    order = np.lexsort((frame, tid))
+    cut = np.flatnonzero(np.diff(tid[order])) + 1
+    tracks: dict[int, _Track] = {}
+    for rows in np.split(order, cut):
+        t = int(tid[rows[0]])
+        par = parent[rows]
+        par = par[np.isfinite(par)]
+        p = int(par[0]) if len(par) else None
+        v = valid[rows]
+        tracks[t] = _Track(
+            tid=t, parent=p, rows=rows, frames=frame[rows],
+            obs_frames=frame[rows][v], obs_pos=positive[rows][v], given_parent=p,
+        )
+        tracks[t].status = "no_event" if pop.get(t) == "recipient" else "not_recipient"
+    # lineage only through recipient parents present in the table that start earlier (which
+    # also rules out cycles in hand-edited tables)
+    for t in tracks.values():
+        if t.parent is not None and (
+            t.parent not in tracks or tracks[t.parent].status == "not_recipient"
+            or t.status == "not_recipient"
+            or tracks[t.parent].frames[0] >= t.frames[0]
+        ):
+            t.parent = None
+        if t.parent is not None:
+            tracks[t.parent].children.append(t.tid)
+    return tracks
+
+
+def _reach(tracks: dict[int, _Track], tid: int, start: int) -> tuple[int | None, bool]:
+    """Follow a positive run from observation ``start`` of track ``tid`` into all descendants.
+
+    Returns the latest frame the run reaches on any path (None if it does not start) and
+    whether some path ends (track without children) while still positive.
+    """
+    t = tracks[tid]
+    pos = t.obs_pos
+    i = start
+    last = None
+    while i < len(pos) and pos[i]:
+        last = int(t.obs_frames[i])
+        i += 1
+    if i < len(pos):  # ended by a negative observation
+        return last, False
+    if not t.children:
+        return last, True
+    best, open_end = last, False
+    for c in t.children:
+        r, o = _reach(tracks, c, 0)
+        if r is not None and (best is None or r > best):
+            best = r
+        open_end = open_end or o
+    return best, open_end
+
+
+def _classify(tracks: dict[int, _Track], persistence: int) -> None:
+    """Set status / acquired_frame / onset_owner on every recipient track (in place)."""
+    roots = [t for t in tracks.values() if t.status != "not_recipient" and t.parent is None]
+    # state passed to a track: "fresh" (no observation yet on the path), "negative" (last
+    # observation negative), "skip" (inside a run that began earlier and was not accepted),
+    # or ("inherit", status, frame)
+    stack: list[tuple[int, object]] = [(t.tid, "fresh") for t in sorted(roots,
+                                                                        key=lambda t: t.tid)]
+    while stack:
+        tid, state = stack.pop()
+        t = tracks[tid]
+        if isinstance(state, tuple):
+            _, t.status, t.acquired = state
+            for c in t.children:
+                stack.append((c, state))
+            continue
+        pos = t.obs_pos
+        i = 0
+        accepted = None
+        while i < len(pos):
+            if state == "skip":
+                if pos[i]:
+                    i += 1
+                    continue
+                state = "negative"
+            if not pos[i]:
+                state = "negative"
+                i += 1
+                continue
+            onset = int(t.obs_frames[i])
+            reach, open_end = _reach(tracks, tid, i)
+            confirmed = reach is not None and reach - onset + 1 >= persistence
+            if state == "fresh" and (confirmed or open_end):
+                accepted = ("positive_at_start", None)
+                break
+            if state == "negative" and confirmed:
+                accepted = ("event", onset)
+                break
+            state = "skip"  # a blip or an unconfirmed run: skip to its end
+        if accepted is not None:
+            t.status, t.acquired = accepted
+            t.onset_owner = accepted[0] == "event"
+            child_state: object = ("inherit", t.status, t.acquired)
+        else:
+            child_state = state
+        for c in t.children:
+            stack.append((c, child_state))
+
+
+# --------------------------------------------------------------------------------------------
+# event rows
+
+
+def _event_rows(cells, contacts, tracks, params, frame_interval_s) -> pd.DataFrame:
+    owners = sorted(
+        (t for t in tracks.values() if t.onset_owner), key=lambda t: (t.acquired, t.tid)
+    )
+    if not owners:
+        return _empty_events()
+    frame = cells["frame"].astype(np.int64).to_numpy()
+    label = cells["label"].astype(np.int64).to_numpy()
+    tid = cells["track_id"].astype(np.int64).to_numpy()
+    population = _track_population(cells)
+    donor_tracks = set(population.index[population.to_numpy() == "donor"].tolist())
+    score = (
+        pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float)
+        if "pgp_score" in cells.columns else np.full(len(cells), np.nan)
+    )
+    touching = (
+        cells["touching_donor"].fillna(False).astype(bool).to_numpy()
+        if "touching_donor" in cells.columns else np.zeros(len(cells), bool)
+    )
+    cy = _col(cells, "centroid_y")
+    cx = _col(cells, "centroid_x")
+    near_id = (
+        pd.to_numeric(cells["nearest_donor_track_id"], errors="coerce").to_numpy(float)
+        if "nearest_donor_track_id" in cells.columns else None
+    )
+    near_d = _col(cells, "nearest_donor_distance_px") if near_id is not None else None
+    donor_contacts = _donor_contacts(contacts, cells, donor_tracks)
+
+    rows = []
+    lb = params.contact_lookback_frames
+    for t in owners:
+        f0 = int(t.acquired)
+        lineage = _lineage_rows(tracks, t.tid)  # frame -> row, this track and its ancestors
+        r0 = lineage[f0]
+        # contact in [f0 - lookback, f0], most recent first
+        donor, mode = None, "remote"
+        for f in range(f0, f0 - lb - 1, -1):
+            r = lineage.get(f)
+            if r is None:
+                continue
+            best = donor_contacts.get((f, int(label[r])))
+            if best is not None or touching[r]:
+                mode = "contact"
+                if best is not None:
+                    donor = best
+                    break
+        if donor is None:
+            donor = _nearest_donor(
+                r0, frame, cy, cx, near_id, near_d, tid, donor_tracks,
+                params.donor_search_distance_px,
+            )
+        before_frames = sorted(f for f in lineage if f < f0)
+        prev = [score[lineage[f]] for f in before_frames]
+        prev = [s for s in prev if np.isfinite(s)][-_BEFORE_OBS:]
+        win = [score[r] for r, f in zip(t.rows, t.frames, strict=True)
+               if f0 <= f < f0 + params.min_persistence_frames]
+        win = [s for s in win if np.isfinite(s)]
+        rows.append(
+            {
+                "recipient_track_id": t.tid,
+                "frame": f0,
+                "time_s": f0 * frame_interval_s if frame_interval_s else np.nan,
+                "centroid_y": cy[r0],
+                "centroid_x": cx[r0],
+                "donor_track_id": donor,
+                "mode": mode,
+                "pgp_score_before": float(np.median(prev)) if prev else np.nan,
+                "pgp_score_after": float(np.median(win)) if win else np.nan,
+            }
+        )
+    ev = pd.DataFrame(rows)
+    ev.insert(0, "event_id", np.arange(1, len(ev) + 1, dtype=np.int64))
+    ev["donor_track_id"] = pd.array(ev["donor_track_id"].tolist(), dtype="Int64")
+    ev["recipient_track_id"] = ev["recipient_track_id"].astype(np.int64)
+    ev["frame"] = ev["frame"].astype(np.int64)
+    ev["time_s"] = ev["time_s"].astype(float)
+    return ev[EVENT_COLUMNS]
+
+
+def _col(cells: pd.DataFrame, name: str) -> np.ndarray:
+    if name in cells.columns:
+        return pd.to_numeric(cells[name], errors="coerce").to_numpy(float)
+    return np.full(len(cells), np.nan)
+
+
+def _lineage_rows(tracks: dict[int, _Track], tid: int) -> dict[int, int]:
+    out: dict[int, int] = {}
+    t: _Track | None = tracks[tid]
+    while t is not None:
+        for r, f in zip(t.rows.tolist(), t.frames.tolist(), strict=True):
+            out.setdefault(int(f), int(r))
+        t = tracks[t.parent] if t.parent is not None else None
+    return out
+
+
+def _donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], int]:
+    """(frame, recipient label) -> donor track with the longest shared border."""
+    if contacts is None or len(contacts) == 0 or not donor_tracks:
+        return {}
+    c = contacts[["frame", "label_a", "label_b", "border_px"]]
+    both = pd.concat(
+        [
+            pd.DataFrame({"frame": c["frame"], "me": c["label_a"], "other": c["label_b"],
+                          "border": c["border_px"]}),
+            pd.DataFrame({"frame": c["frame"], "me": c["label_b"], "other": c["label_a"],
+                          "border": c["border_px"]}),
+        ],
+        ignore_index=True,
+    ).astype({"frame": np.int64, "me": np.int64, "other": np.int64})
+    both["border"] = pd.to_numeric(both["border"], errors="coerce").fillna(0.0)
+    nodes = pd.DataFrame(
+        {
+            "frame": cells["frame"].astype(np.int64).to_numpy(),
+            "other": cells["label"].astype(np.int64).to_numpy(),
+            "donor": cells["track_id"].astype(np.int64).to_numpy(),
+        }
+    )
+    nodes = nodes[nodes["donor"].isin(donor_tracks)]
+    m = both.merge(nodes, on=["frame", "other"], how="inner")
+    # longest border; ties -> smaller track id (reproducible)
+    m = m.sort_values(["frame", "me", "border", "donor"], ascending=[True, True, False, True],
+                      kind="stable").drop_duplicates(["frame", "me"])
+    return dict(zip(zip(m["frame"].tolist(), m["me"].tolist(), strict=True),
+                    m["donor"].tolist(), strict=True))
+
+
+def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit):
+    if near_id is not None and np.isfinite(near_id[r0]):
+        d = near_d[r0]
+        if np.isfinite(d) and d <= limit:
+            return int(near_id[r0])
+        if np.isfinite(d):
+            return None
+    # fall back to centroid distance to donors in the same frame
+    sel = (frame == frame[r0]) & np.isin(tid, list(donor_tracks))
+    if not sel.any() or not np.isfinite(cy[r0]):
+        return None
+    d = np.hypot(cy[sel] - cy[r0], cx[sel] - cx[r0])
+    k = int(np.nanargmin(d)) if np.isfinite(d).any() else None
+    if k is None or d[k] > limit:
+        return None
+    return int(tid[sel][k])
+
+
+# --------------------------------------------------------------------------------------------
+# track table
+
+
+def _track_table(cells: pd.DataFrame, tracks: dict[int, _Track]) -> pd.DataFrame:
+    pop = _track_population(cells)
+    puncta = _col(cells, "pgp_puncta") if "pgp_puncta" in cells.columns else None
+    recs = []
+    for t in sorted(tracks.values(), key=lambda t: t.tid):
+        gained = np.nan
+        if puncta is not None:
+            k = min(_PUNCTA_WINDOW, len(t.rows))
+            first, last = puncta[t.rows[:k]], puncta[t.rows[-k:]]
+            if np.isfinite(first).any() and np.isfinite(last).any():
+                gained = float(np.nanmedian(last) - np.nanmedian(first))
+        recs.append(
+            {
+                "track_id": t.tid,
+                "parent_track_id": t.given_parent,
+                "population": pop.get(t.tid, "unknown"),
+                "first_frame": int(t.frames[0]),
+                "last_frame": int(t.frames[-1]),
+                "n_frames": len(t.rows),
+                "status": t.status,
+                "acquired_frame": t.acquired,
+                "puncta_gained": gained,
+            }
+        )
+    out = pd.DataFrame(recs)
+    out["track_id"] = out["track_id"].astype(np.int64)
+    out["parent_track_id"] = pd.array(out["parent_track_id"].tolist(), dtype="Int64")
+    out["acquired_frame"] = pd.array(out["acquired_frame"].tolist(), dtype="Int64")
+    out["puncta_gained"] = out["puncta_gained"].astype(float)
+    for c in ("first_frame", "last_frame", "n_frames"):
+        out[c] = out[c].astype(np.int64)
+    return out[TRACK_COLUMNS]
+
+
+def _empty_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series([], dtype=np.int64),
+            "recipient_track_id": pd.Series([], dtype=np.int64),
+            "frame": pd.Series([], dtype=np.int64),
+            "time_s": pd.Series([], dtype=float),
+            "centroid_y": pd.Series([], dtype=float),
+            "centroid_x": pd.Series([], dtype=float),
+            "donor_track_id": pd.Series([], dtype="Int64"),
+            "mode": pd.Series([], dtype=object),
+            "pgp_score_before": pd.Series([], dtype=float),
+            "pgp_score_after": pd.Series([], dtype=float),
+        }
+    )
+
+
+def _empty_tracks() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "track_id": pd.Series([], dtype=np.int64),
+            "parent_track_id": pd.Series([], dtype="Int64"),
+            "population": pd.Series([], dtype=object),
+            "first_frame": pd.Series([], dtype=np.int64),
+            "last_frame": pd.Series([], dtype=np.int64),
+            "n_frames": pd.Series([], dtype=np.int64),
+            "status": pd.Series([], dtype=object),
+            "acquired_frame": pd.Series([], dtype="Int64"),
+            "puncta_gained": pd.Series([], dtype=float),
+        }
+    )
