@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pgpviewer
+from pgpviewer.cli_batch import HANDLERS as BATCH_HANDLERS
+from pgpviewer.cli_batch import add_parsers as add_batch_parsers
 from pgpviewer.core.errors import Cancelled, InputError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="write the bundled sample stack")
     p.add_argument("--out", required=True, metavar="FILE")
+    add_batch_parsers(sub)
     return parser
 
 
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
             paths = getattr(args, "paths", None) or []
             return gui_main(paths, screenshot=getattr(args, "screenshot", None))
-        handler = {"analyze": cmd_analyze, "info": cmd_info, "sample": cmd_sample}[args.command]
+        handlers = {"analyze": cmd_analyze, "info": cmd_info, "sample": cmd_sample}
+        handler = {**handlers, **BATCH_HANDLERS}[args.command]
         return handler(args)
     except InputError as e:
         print(f"pgpviewer: error: {e}", file=sys.stderr)
@@ -208,6 +212,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         progress=bar,
         log=lambda msg: print(msg, file=sys.stderr),
     )
+    from pgpviewer.report import write_report
+
+    try:
+        write_report(args.out)
+    except (OSError, ValueError) as e:  # the tables are written; the report is a convenience
+        print(f"note: report not written ({e})", file=sys.stderr)
     n_events = len(result.events)
     bar.finish(
         f"wrote {args.out} ({len(result.cells)} cell rows, {len(result.tracks)} tracks, "

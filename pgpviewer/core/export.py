@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -204,12 +205,21 @@ def provenance(result: Any) -> dict[str, Any]:
     }
 
 
-def write_labels(path: Path, labels: Any, pixel_size_um: tuple[float, float] | None) -> None:
-    """Write the (T, Y, X) label stack frame by frame as a zlib-compressed OME-TIFF."""
+def write_labels(
+    path: Path, labels: Any, pixel_size_um: tuple[float, float] | None, *, identity: str = ""
+) -> None:
+    """Write the (T, Y, X) label stack frame by frame as a zlib-compressed OME-TIFF.
+
+    The OME UUID is derived from ``identity`` (input checksum, frames, parameters), not random,
+    so that the same analysis writes the same bytes.
+    """
     n = labels.shape[0]
     peak = max((int(np.asarray(labels[t]).max(initial=0)) for t in range(n)), default=0)
     dtype = np.uint16 if peak < 2**16 else np.uint32
-    meta: dict[str, Any] = {"axes": "TYX"}
+    meta: dict[str, Any] = {
+        "axes": "TYX",
+        "UUID": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"pgpviewer:{identity}")),
+    }
     if pixel_size_um:
         meta.update(
             PhysicalSizeY=pixel_size_um[0],
@@ -270,10 +280,14 @@ def export_results(result: Any, out_dir: str | Path) -> Path:
         }
         for name, table in tables.items():
             (tmp / name).write_text(_format_csv(table), encoding="utf-8")
-        write_labels(tmp / "labels.tif", result.labels, result.stack.pixel_size_um)
-        (tmp / "params.json").write_text(
-            json.dumps(provenance(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        prov = json.dumps(provenance(result), indent=2, ensure_ascii=False) + "\n"
+        write_labels(
+            tmp / "labels.tif",
+            result.labels,
+            result.stack.pixel_size_um,
+            identity=hashlib.sha256(prov.encode()).hexdigest(),
         )
+        (tmp / "params.json").write_text(prov, encoding="utf-8")
         _replace_dir(tmp, out)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -90,7 +90,11 @@ def default_workers() -> int:
 
 
 def map_frames(
-    fn: Callable[[int], Any], frames: Iterable[int], *, workers: int, progress: Progress,
+    fn: Callable[[int], Any],
+    frames: Iterable[int],
+    *,
+    workers: int,
+    progress: Progress,
     message: str,
 ) -> Iterator[Any]:
     """Apply ``fn`` to frames in parallel, yielding results in frame order.
@@ -207,8 +211,14 @@ def run_pipeline(
         raise InputError(stack.path, f"labels shape {label_store.shape} does not match the stack")
 
     features, contacts = _segment_pass(
-        stack, roles, params, label_store, segment=labels is None, workers=workers,
-        progress=prog.sub(0.0, 0.5), offset=offset,
+        stack,
+        roles,
+        params,
+        label_store,
+        segment=labels is None,
+        workers=workers,
+        progress=prog.sub(0.0, 0.5),
+        offset=offset,
     )
     prog.sub(0.5, 0.55)(0.0, "tracking cells")
     links = track_cells(features, params.tracking)
@@ -218,25 +228,46 @@ def run_pipeline(
     features["population"] = features["population"].fillna("unknown")
 
     cells, puncta = _measure_pass(
-        stack, roles, params, label_store, features, workers=workers,
-        progress=prog.sub(0.55, 0.9), offset=offset,
+        stack,
+        roles,
+        params,
+        label_store,
+        features,
+        workers=workers,
+        progress=prog.sub(0.55, 0.9),
+        offset=offset,
     )
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(cells, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
     cells["pgp_positive"] = cells["pgp_score"] > gate.value
     cells.loc[cells["pgp_score"].isna(), "pgp_positive"] = False
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
-    events, tracks = detect_events(cells, contacts, params.events)
+    events, tracks = detect_events(
+        cells, contacts, params.events, frame_interval_s=stack.frame_interval_s
+    )
     summary, curves = uptake_summary(
-        cells, events, tracks, frame_interval_s=stack.frame_interval_s,
+        cells,
+        events,
+        tracks,
+        frame_interval_s=stack.frame_interval_s,
         frames=range(offset, offset + n),
     )
     _add_time_columns(cells, stack)
     prog(1.0, "done")
     return PipelineResult(
-        stack=stack, roles=dict(roles), params=params, gate=gate, labels=label_store,
-        cells=cells, tracks=tracks, events=events, summary=summary, curves=curves,
-        puncta=puncta, contacts=contacts, frames=(offset, offset + n),
+        stack=stack,
+        roles=dict(roles),
+        params=params,
+        gate=gate,
+        labels=label_store,
+        cells=cells,
+        tracks=tracks,
+        events=events,
+        summary=summary,
+        curves=curves,
+        puncta=puncta,
+        contacts=contacts,
+        frames=(offset, offset + n),
     )
 
 
@@ -253,8 +284,15 @@ def _segment_pass(stack, roles, params, label_store, *, segment, workers, progre
         cont.insert(0, "frame", t + offset)
         return feats, cont
 
-    parts = list(map_frames(one, range(stack.n_frames), workers=workers, progress=progress,
-                            message="segmenting frame"))
+    parts = list(
+        map_frames(
+            one,
+            range(stack.n_frames),
+            workers=workers,
+            progress=progress,
+            message="segmenting frame",
+        )
+    )
     features = pd.concat([p[0] for p in parts], ignore_index=True)
     contacts = pd.concat([p[1] for p in parts], ignore_index=True)
     return features, contacts
@@ -284,8 +322,15 @@ def _measure_pass(stack, roles, params, label_store, features, *, workers, progr
             spots = spots.assign(frame=frame)
         return table, spots
 
-    parts = list(map_frames(one, range(stack.n_frames), workers=workers, progress=progress,
-                            message="measuring frame"))
+    parts = list(
+        map_frames(
+            one,
+            range(stack.n_frames),
+            workers=workers,
+            progress=progress,
+            message="measuring frame",
+        )
+    )
     cells = pd.concat([p[0] for p in parts], ignore_index=True)
     spot_tables = [p[1] for p in parts if p[1] is not None]
     puncta = (
@@ -298,9 +343,7 @@ def _measure_pass(stack, roles, params, label_store, features, *, workers, progr
     # nearest donor as a track id (measure_cells reports the donor's label in that frame)
     lab_to_track = features.set_index(["frame", "label"])["track_id"]
     key = list(zip(cells["frame"], cells["nearest_donor_label"], strict=True))
-    cells["nearest_donor_track_id"] = pd.array(
-        [lab_to_track.get(k) for k in key], dtype="Int64"
-    )
+    cells["nearest_donor_track_id"] = pd.array([lab_to_track.get(k) for k in key], dtype="Int64")
     return cells, puncta
 
 
@@ -310,9 +353,11 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
         if control is None:
             raise InputError(None, "the gate source is 'control' but no control file was given")
         ctrl = run_pipeline(
-            control, control_roles, params.replace(gate={**g.model_dump(), "source": "manual",
-                                                         "manual_value": 0.0}),
-            workers=workers, progress=progress,
+            control,
+            control_roles,
+            params.replace(gate={**g.model_dump(), "source": "manual", "manual_value": 0.0}),
+            workers=workers,
+            progress=progress,
         )
         ref = ctrl.cells
         rec = ref[ref["population"] == "recipient"]
@@ -322,8 +367,9 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
         return calibrate_gate(None, g, source="set by the user")
     first = cells["frame"].min() if len(cells) else 0
     sel = cells[(cells["frame"] < first + g.n_first_frames) & (cells["population"] == "recipient")]
-    return calibrate_gate(sel["pgp_score"], g, source=f"recipients in the first "
-                          f"{g.n_first_frames} frame(s)")
+    return calibrate_gate(
+        sel["pgp_score"], g, source=f"recipients in the first {g.n_first_frames} frame(s)"
+    )
 
 
 def _add_time_columns(cells: pd.DataFrame, stack: Stack) -> None:
