@@ -1,0 +1,822 @@
+"""The main window: composes the panels, binds them to the :class:`Session`, runs workers.
+
+The window owns no analysis logic: files open, analyses run and exports write in
+:class:`~pgpviewer.gui.workers.TaskWorker` jobs; their results are applied here, on the GUI
+thread, through the session's signals.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtCore import QByteArray, Qt, QThreadPool, Signal
+from qtpy.QtGui import QAction, QKeySequence
+from qtpy.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QWidget,
+)
+
+from pgpviewer.core.errors import InputError
+from pgpviewer.core.params import AnalysisParams
+from pgpviewer.gui.analysis import (
+    AnalysisOutput,
+    RunFunction,
+    analyse,
+    export,
+    folder_details,
+    layers_for,
+)
+from pgpviewer.gui.dialogs import AboutDialog, ErrorDialog, describe_error
+from pgpviewer.gui.display import OpenedStack, prepare_stack
+from pgpviewer.gui.file_panel import FilePanel
+from pgpviewer.gui.icons import app_icon
+from pgpviewer.gui.legend_panel import LegendPanel
+from pgpviewer.gui.params_panel import ParamsPanel
+from pgpviewer.gui.preview import PreviewWorker, preview_available
+from pgpviewer.gui.result_layers import CELLS_LAYER
+from pgpviewer.gui.roles_panel import RolesPanel
+from pgpviewer.gui.run_panel import RunPanel
+from pgpviewer.gui.uptake_panel import UptakePanel
+from pgpviewer.gui.viewer_panel import ViewerPanel
+from pgpviewer.gui.workers import TaskWorker
+from pgpviewer.session.experiment import default_results_dir, scan_folder
+from pgpviewer.session.session import FileStatus, RunTicket, Session
+from pgpviewer.session.settings import AppSettings, save_settings, settings_path
+
+logger = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """pgpviewer's window.
+
+    Parameters
+    ----------
+    session : Session, optional
+        The app state (a new one by default).
+    settings : AppSettings, optional
+        Remembered settings (defaults when not given); saved on close when ``save_settings``.
+    run_function : callable, optional
+        Replaces :func:`~pgpviewer.core.pipeline.run_pipeline` (tests, other back ends).
+    save_settings : bool
+        Write settings to disk on changes and on close.
+
+    Signals
+    -------
+    stack_shown(Stack)
+        A file is open and its channels are in the viewer.
+    result_shown(object)
+        Result layers, legend and uptake dock show this result (None: cleared).
+    analysis_finished(str)
+        "ok", "failed" or "cancelled".
+    exported(Path)
+        Results were written to this folder.
+    error_shown(str)
+        An error dialog was opened with this message.
+    """
+
+    stack_shown = Signal(object)
+    result_shown = Signal(object)
+    analysis_finished = Signal(str)
+    exported = Signal(object)
+    error_shown = Signal(str)
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        settings: AppSettings | None = None,
+        *,
+        run_function: RunFunction | None = None,
+        save_settings: bool = False,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.session = session or Session()
+        self.settings = settings or AppSettings()
+        self.run_function = run_function
+        self._persist = save_settings
+        self._open_job: TaskWorker | None = None
+        self._open_generation = 0
+        self._run_job: TaskWorker | None = None
+        self._run_ticket: RunTicket | None = None
+        self._details_job: TaskWorker | None = None
+        self._layers_job: TaskWorker | None = None
+        self._layer_specs: dict[int, list] = {}
+        self._opened_stack: OpenedStack | None = None
+        self._jobs: set[TaskWorker] = set()
+        self.last_error_dialog: ErrorDialog | None = None
+
+        self.setWindowTitle("pgpviewer")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        self.viewer = ViewerPanel(self)
+        self.setCentralWidget(self.viewer)
+        self.file_panel = FilePanel()
+        self.roles_panel = RolesPanel()
+        self.params_panel = ParamsPanel(self.session.params)
+        self.run_panel = RunPanel()
+        self.legend_panel = LegendPanel()
+        self.uptake_panel = UptakePanel()
+        self.preview = PreviewWorker(parent=self)
+        self._build_docks()
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self.file_panel.set_recent_folders(self.settings.recent_folders)
+        ok, why = preview_available()
+        self.params_panel.preview_check.setEnabled(ok)
+        if not ok:
+            self.params_panel.preview_check.setToolTip(why)
+        self._update_run_state()
+        self.statusBar().showMessage("Ready")
+
+    # ------------------------------------------------------------------ construction --
+    def _dock(self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.files_dock = self._dock(self.file_panel, "Files", "files_dock", left)
+        self.run_dock = self._dock(self.run_panel, "Analysis", "run_dock", left)
+        self.splitDockWidget(self.files_dock, self.run_dock, Qt.Orientation.Vertical)
+        self.roles_dock = self._dock(self.roles_panel, "Channels", "roles_dock", left)
+        self.params_dock = self._dock(self.params_panel, "Parameters", "params_dock", left)
+        self.setTabPosition(left, QTabWidget.TabPosition.North)
+        self.tabifyDockWidget(self.files_dock, self.roles_dock)
+        self.tabifyDockWidget(self.roles_dock, self.params_dock)
+        self.files_dock.raise_()
+
+        controls = self.viewer.layer_controls_dock
+        layers = self.viewer.layer_list_dock
+        controls.setObjectName("layer_controls_dock")
+        layers.setObjectName("layer_list_dock")
+        self.addDockWidget(right, controls)
+        self.addDockWidget(right, layers)
+        self.legend_dock = self._dock(self.legend_panel, "Legend", "legend_dock", right)
+        self.uptake_dock = self._dock(self.uptake_panel, "Uptake", "uptake_dock", bottom)
+        self.setCorner(Qt.Corner.BottomLeftCorner, bottom)
+        self.setCorner(Qt.Corner.BottomRightCorner, right)
+        self.resizeDocks([self.files_dock, self.run_dock], [480, 150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.files_dock], [390], Qt.Orientation.Horizontal)
+        self.resizeDocks([controls], [290], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [controls, layers, self.legend_dock], [330, 260, 150], Qt.Orientation.Vertical
+        )
+        self.resizeDocks([self.uptake_dock], [230], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        self.open_file_action = self._action(
+            "&Open file…", self._open_file_dialog, QKeySequence.StandardKey.Open
+        )
+        m.addAction(self.open_file_action)
+        m.addAction(self._action("Open &folder…", self._open_folder_dialog, "Ctrl+Shift+O"))
+        m.addAction(self._action("Open frame folder as one stack…", self._open_frames_dialog))
+        self.recent_menu = QMenu("Open &recent", self)
+        m.addMenu(self.recent_menu)
+        m.addSeparator()
+        self.next_action = self._action(
+            "&Next file",
+            lambda: self.open_neighbour(1),
+            "Ctrl+PgDown",
+            "Open the next file of the folder",
+        )
+        self.prev_action = self._action(
+            "&Previous file",
+            lambda: self.open_neighbour(-1),
+            "Ctrl+PgUp",
+            "Open the previous file of the folder",
+        )
+        m.addAction(self.next_action)
+        m.addAction(self.prev_action)
+        m.addSeparator()
+        m.addAction(self._action("&Load parameters…", self.params_panel._load_clicked))
+        m.addAction(self._action("&Save parameters…", self.params_panel._save_clicked))
+        m.addSeparator()
+        self.export_action = self._action(
+            "&Export results (CSV)…",
+            self._export_dialog,
+            "Ctrl+E",
+            "Write the tables, labels and params.json",
+        )
+        m.addAction(self.export_action)
+        m.addAction(
+            self._action(
+                "Save &screenshot…",
+                self._screenshot_dialog,
+                "Alt+S",
+                "Save the image canvas as PNG",
+            )
+        )
+        self.movie_action = self._action(
+            "Export &movie…", self._movie_dialog, tip="Save the canvas over time as GIF or TIFF"
+        )
+        m.addAction(self.movie_action)
+        m.addSeparator()
+        m.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        e = bar.addMenu("&Edit")
+        self.undo_action = self._action(
+            "&Undo", self.session.commands.undo, QKeySequence.StandardKey.Undo
+        )
+        self.redo_action = self._action(
+            "&Redo", self.session.commands.redo, QKeySequence.StandardKey.Redo
+        )
+        e.addAction(self.undo_action)
+        e.addAction(self.redo_action)
+
+        a = bar.addMenu("&Analysis")
+        self.run_action = self._action("&Run", self.run_analysis, "Ctrl+R")
+        self.cancel_action = self._action("&Cancel", self.cancel_analysis, "Esc")
+        a.addAction(self.run_action)
+        a.addAction(self.cancel_action)
+        a.addSeparator()
+        self.preview_action = QAction("Live &preview", self, checkable=True)
+        self.preview_action.toggled.connect(self.params_panel.preview_check.setChecked)
+        a.addAction(self.preview_action)
+
+        v = bar.addMenu("&View")
+        for dock in (
+            self.files_dock,
+            self.roles_dock,
+            self.params_dock,
+            self.run_dock,
+            self.viewer.layer_controls_dock,
+            self.viewer.layer_list_dock,
+            self.legend_dock,
+            self.uptake_dock,
+        ):
+            v.addAction(dock.toggleViewAction())
+        h = bar.addMenu("&Help")
+        h.addAction(self._action("&About pgpviewer", self.show_about))
+        self._refresh_undo()
+        self._refresh_recent_menu()
+
+    def _connect(self) -> None:
+        s = self.session
+        s.stack_changed.connect(self._on_stack_changed)
+        s.roles_changed.connect(self._on_roles_changed)
+        s.params_changed.connect(self._on_params_changed)
+        s.result_changed.connect(self._on_result_changed)
+        s.status_changed.connect(self._on_status_changed)
+        s.commands.changed.connect(self._refresh_undo)
+
+        self.file_panel.file_activated.connect(self.open_path)
+        self.file_panel.folder_chosen.connect(self.set_folder)
+        self.roles_panel.roles_edited.connect(self._roles_edited)
+        self.params_panel.params_edited.connect(self.session.set_params)
+        self.params_panel.preview_toggled.connect(self._preview_toggled)
+        self.params_panel.error_raised.connect(lambda e: self.show_error("Parameters", e))
+        self.run_panel.run_requested.connect(self.run_analysis)
+        self.run_panel.cancel_requested.connect(self.cancel_analysis)
+        self.legend_panel.visibility_toggled.connect(self._set_layer_visible)
+        self.uptake_panel.frame_requested.connect(self.viewer.set_frame)
+        self.viewer.frame_changed.connect(self._on_frame_changed)
+        self.preview.ready.connect(self._preview_ready)
+        self.preview.failed.connect(self._preview_failed)
+
+    def _restore_layout(self) -> None:
+        try:
+            if self.settings.window_geometry:
+                self.restoreGeometry(QByteArray(base64.b64decode(self.settings.window_geometry)))
+            if self.settings.window_state:
+                self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
+        except (ValueError, TypeError):
+            logger.warning("ignoring an unreadable saved window layout")
+
+    # ------------------------------------------------------------------------ jobs --
+    def start_job(self, job: TaskWorker) -> TaskWorker:
+        self._jobs.add(job)
+        job.finished.connect(lambda j=job: self._jobs.discard(j))
+        job.start()
+        return job
+
+    @property
+    def busy(self) -> bool:
+        """True while any background job runs (tests wait on it)."""
+        return bool(self._jobs) or self.preview.busy
+
+    # ------------------------------------------------------------------ opening --
+    def open_paths(self, paths: list[str | Path]) -> None:
+        """Open files or a folder as given on the command line or dropped on the window."""
+        paths = [Path(p) for p in paths]
+        if not paths:
+            return
+        first = paths[0]
+        if first.is_dir():
+            entries = self._entries(first)
+            if entries:
+                self.set_folder(first, open_first=True)
+                return
+            self.show_error("Cannot open", InputError(first, "folder contains no image files"))
+            return
+        self.set_folder(first.parent, open_first=False)
+        self.open_path(first)
+
+    def _entries(self, folder: Path):
+        try:
+            return scan_folder(folder)
+        except InputError as e:
+            self.show_error("Cannot open folder", e)
+            return []
+
+    def set_folder(self, folder: str | Path, open_first: bool = False) -> None:
+        """Show an experiment folder's files (their details are read in the background)."""
+        folder = Path(folder)
+        entries = self._entries(folder)
+        if self.session.folder == folder and self.file_panel.paths == [e.path for e in entries]:
+            if open_first and entries:
+                self.open_path(entries[0].path)
+            return
+        self.session.set_folder(folder)
+        self.file_panel.set_folder(folder, entries)
+        self.settings.add_recent_folder(folder)
+        self.file_panel.set_recent_folders(self.settings.recent_folders)
+        self._refresh_recent_menu()
+        self._save_settings()
+        for e in entries:
+            self.file_panel.set_status(e.path, self.session.status(e.path))
+        if self.session.path is not None:
+            self.file_panel.select(self.session.path)
+        if entries:
+            job = TaskWorker(folder_details, [e.path for e in entries])
+            job.succeeded.connect(self._details_ready)
+            self._details_job = self.start_job(job)
+        if open_first and entries:
+            self.open_path(entries[0].path)
+
+    def _details_ready(self, details) -> None:
+        for d in details:
+            self.file_panel.set_dims(d.path, d.dims, d.error)
+            self.session.set_saved_run(d.path, d.saved)
+
+    def open_path(self, path: str | Path) -> None:
+        """Open one image file or frame folder (read in the background)."""
+        path = Path(path)
+        self._open_generation += 1
+        gen = self._open_generation
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        job = TaskWorker(prepare_stack, path)
+        job.succeeded.connect(lambda opened, g=gen: self._opened(opened, g))
+        job.failed.connect(lambda exc, g=gen, p=path: self._open_failed(exc, g, p))
+        self._open_job = self.start_job(job)
+
+    def open_neighbour(self, step: int) -> None:
+        path = self.file_panel.neighbour(self.session.path, step)
+        if path is not None:
+            self.open_path(path)
+
+    def _opened(self, opened: OpenedStack, generation: int) -> None:
+        if generation != self._open_generation:
+            return  # the user asked for another file meanwhile
+        stack = opened.stack
+        self.preview.cancel()
+        folder = stack.path.parent if stack.path is not None else None
+        roles = self.settings.recall_roles(folder, stack.channel_names) if folder else None
+        if roles is None:
+            from pgpviewer.core.roles import guess_roles
+
+            roles = guess_roles(stack.channel_names)
+        self.viewer.clear_preview()
+        self._opened_stack = opened
+        self.viewer.show_stack(opened, roles, self.session.params.z_projection)
+        self.session.set_stack(stack, roles)
+        self.file_panel.select(stack.path)
+        note = f" — {stack.axes_note}" if stack.axes_note else ""
+        if stack.n_z > 1:
+            note += f" — z-stack shown as {self.session.params.z_projection} projection"
+        self.statusBar().showMessage(
+            f"Opened {stack.name}: {stack.n_frames} frames, {stack.n_channels} channels{note}", 8000
+        )
+        self.setWindowTitle(f"pgpviewer — {stack.name}")
+        self.stack_shown.emit(stack)
+        self._request_preview()
+
+    def _open_failed(self, exc: BaseException, generation: int, path: Path) -> None:
+        if generation != self._open_generation:
+            return
+        self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+        self.file_panel.set_dims(path, "unreadable", describe_error(exc)[0])
+        self.show_error("Cannot open file", exc)
+
+    def _open_file_dialog(self) -> None:
+        start = str(self.session.folder or "")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open image",
+            start,
+            "Images (*.tif *.tiff *.ome.tif *.btf *.png *.jpg);;All files (*)",
+        )
+        if path:
+            self.open_paths([path])
+
+    def _open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open experiment folder", str(self.session.folder or "")
+        )
+        if folder:
+            self.set_folder(folder, open_first=True)
+
+    def _open_frames_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a folder of frames", str(self.session.folder or "")
+        )
+        if folder:
+            self.open_path(folder)
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for f in self.settings.recent_folders:
+            act = self.recent_menu.addAction(f)
+            act.triggered.connect(lambda _=False, f=f: self.set_folder(f, open_first=True))
+        self.recent_menu.setEnabled(bool(self.settings.recent_folders))
+
+    # drag and drop ----------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ------------------------------------------------------------- session events --
+    def _on_stack_changed(self, stack) -> None:
+        if stack is None:
+            self.viewer.clear()
+            self.roles_panel.set_channels([], {})
+        else:
+            self.roles_panel.set_channels(stack.channel_names, self.session.roles)
+        self._update_run_state()
+
+    def _on_roles_changed(self, roles: dict) -> None:
+        self.roles_panel.set_roles(roles)
+        self.viewer.update_roles(roles)
+        self._update_run_state()
+        self._request_preview()
+
+    def _roles_edited(self, roles: dict) -> None:
+        try:
+            self.session.set_roles(roles)
+        except InputError as e:
+            self.show_error("Channel roles", e)
+            self.roles_panel.set_roles(self.session.roles)
+            return
+        stack = self.session.stack
+        if stack is not None and stack.path is not None:
+            self.settings.remember_roles(stack.path.parent, self.session.roles, stack.channel_names)
+            self._save_settings()
+
+    def _on_params_changed(self, params: AnalysisParams) -> None:
+        if self.params_panel.params() != params:
+            self.params_panel.set_params(params)
+        opened = self._opened_stack
+        if (
+            opened is not None
+            and opened.stack is self.session.stack
+            and opened.stack.n_z > 1
+            and self.viewer.z_projection != params.z_projection
+        ):  # show what will be analysed
+            frame = self.viewer.current_frame()
+            self.viewer.show_stack(opened, self.session.roles, params.z_projection)
+            self.viewer.set_frame(frame)
+            self._on_result_changed(self.session.result)
+        self._update_run_state()
+        self._request_preview()
+
+    def _on_status_changed(self, path) -> None:
+        paths = self.file_panel.paths if path is None else [path]
+        for p in paths:
+            status = self.session.status(p)
+            self.file_panel.set_status(p, status, self.session.status_message(p))
+        self._update_run_state()
+
+    def _on_result_changed(self, result) -> None:
+        if result is None:
+            self.viewer.clear_results()
+            self.legend_panel.set_available(False)
+            self.uptake_panel.clear()
+            self._update_run_state()
+            self.result_shown.emit(None)
+            return
+        specs = self._layer_specs.get(id(result))
+        if specs is not None:
+            self._show_result(result, specs)
+            return
+        scale = self.viewer.geometry.scale if self.viewer.geometry else (1.0, 1.0, 1.0)
+        job = TaskWorker(layers_for, result, scale)
+        job.succeeded.connect(lambda specs, r=result: self._layers_ready(r, specs))
+        job.failed.connect(lambda e: self.show_error("Cannot show the result", e))
+        self._layers_job = self.start_job(job)
+
+    def _layers_ready(self, result, specs) -> None:
+        self._layer_specs[id(result)] = specs
+        if result is self.session.result:
+            self._show_result(result, specs)
+
+    def _show_result(self, result, specs) -> None:
+        visible = {n: c.isChecked() for n, c in self.legend_panel.checks.items()}
+        layers = self.viewer.show_result_layers(specs, visible)
+        cells = self.viewer.layer(CELLS_LAYER)
+        if cells is not None:
+            self.viewer.model.layers.selection.active = cells
+        for layer in layers:
+            layer.events.visible.connect(
+                lambda e, n=layer.name: self.legend_panel.set_visible(n, e.source.visible)
+            )
+        self.legend_panel.set_available(True)
+        gate = getattr(result, "gate", None)
+        if gate is not None:
+            self.legend_panel.set_gate_text(
+                f"P-gp gate {float(gate.value):.4g} (from {gate.source})"
+            )
+        self.uptake_panel.show_result(result)
+        self.uptake_panel.set_frame(self.viewer.current_frame())
+        self._update_run_state()
+        self.result_shown.emit(result)
+
+    def _set_layer_visible(self, name: str, visible: bool) -> None:
+        layer = self.viewer.layer(name)
+        if layer is not None:
+            layer.visible = visible
+
+    def _on_frame_changed(self, frame: int) -> None:
+        self.uptake_panel.set_frame(frame)
+        self._request_preview()
+
+    # ------------------------------------------------------------------ analysis --
+    def _update_run_state(self) -> None:
+        s = self.session
+        running = self._run_job is not None
+        can = s.stack is not None and not running
+        self.run_panel.set_can_run(can, "Open a file first" if s.stack is None else "")
+        self.run_action.setEnabled(can)
+        self.cancel_action.setEnabled(running)
+        has_result = s.result is not None
+        self.export_action.setEnabled(has_result and not running)
+        self.movie_action.setEnabled(s.stack is not None)
+        if running:
+            return
+        if s.stack is None:
+            self.run_panel.set_result_state("")
+        elif s.result is None:
+            self.run_panel.set_result_state("Not analysed yet.", "#9aa0a6")
+        elif s.result_is_current:
+            self.run_panel.set_result_state("Results are up to date.", "#5fd35f")
+        else:
+            self.run_panel.set_result_state(
+                "Results are out of date (roles or parameters changed): run again.", "#f0a030"
+            )
+
+    def run_analysis(self) -> None:
+        """Analyse the open file in a worker (progress, ETA and cancel in the run panel)."""
+        if self._run_job is not None:
+            return
+        s = self.session
+        if s.stack is None:
+            self.show_error("Nothing to analyse", InputError(None, "open a file first"))
+            return
+        self.preview.cancel()
+        ticket = s.begin_run()
+        scale = self.viewer.geometry.scale if self.viewer.geometry else (1.0, 1.0, 1.0)
+        job = TaskWorker(
+            analyse,
+            ticket.stack,
+            ticket.roles,
+            ticket.params,
+            scale=scale,
+            run=self.run_function,
+            report=True,
+        )
+        job.progressed.connect(self.run_panel.update_progress)
+        job.succeeded.connect(self._run_succeeded)
+        job.failed.connect(self._run_failed)
+        job.cancelled.connect(self._run_cancelled)
+        job.finished.connect(self._run_finished)
+        self._run_ticket = ticket
+        self._run_job = job
+        self.run_panel.started()
+        self._update_run_state()
+        self.statusBar().showMessage(f"Analysing {ticket.stack.name}…")
+        self.start_job(job)
+
+    def cancel_analysis(self) -> None:
+        if self._run_job is not None:
+            self._run_job.cancel()
+            self.statusBar().showMessage("Cancelling…")
+
+    def _run_succeeded(self, output: AnalysisOutput) -> None:
+        ticket = self._run_ticket
+        self._layer_specs = {id(output.result): output.layers}
+        n_ev = len(output.result.events) if output.result.events is not None else 0
+        self.run_panel.stopped(
+            f"Done: {len(output.result.tracks)} tracks, {n_ev} transfer "
+            f"event{'s' if n_ev != 1 else ''}."
+        )
+        self.session.finish_run(ticket, output.result)
+        self.statusBar().showMessage(f"Analysed {ticket.stack.name}", 8000)
+        self._finish_state = "ok"
+
+    def _run_failed(self, exc: BaseException) -> None:
+        message, _ = describe_error(exc)
+        self.session.fail_run(self._run_ticket, message)
+        self.run_panel.stopped("Failed: see the message.", ok=False)
+        self.statusBar().showMessage("Analysis failed", 8000)
+        self._finish_state = "failed"
+        self.show_error("Analysis failed", exc)
+
+    def _run_cancelled(self) -> None:
+        self.session.cancel_run(self._run_ticket)
+        self.run_panel.stopped("Cancelled.", ok=False)
+        self.statusBar().showMessage("Analysis cancelled", 8000)
+        self._finish_state = "cancelled"
+
+    def _run_finished(self) -> None:
+        state = getattr(self, "_finish_state", "failed")
+        self._run_job = None
+        self._run_ticket = None
+        self._update_run_state()
+        self._request_preview()
+        self.analysis_finished.emit(state)
+
+    # ------------------------------------------------------------------- preview --
+    def _preview_toggled(self, on: bool) -> None:
+        self.preview.enabled = on
+        if self.preview_action.isChecked() != on:
+            self.preview_action.setChecked(on)
+        self.settings.live_preview = on
+        if on:
+            self._request_preview()
+        else:
+            self.preview.cancel()
+            self.viewer.clear_preview()
+
+    def _request_preview(self) -> None:
+        if not self.preview.enabled or self._run_job is not None:
+            return
+        s = self.session
+        self.preview.request(s.stack, self.viewer.current_frame(), s.roles, s.params)
+
+    def _preview_ready(self, result) -> None:
+        if not self.preview.enabled:
+            return
+        self.viewer.show_preview(result.labels, result.puncta_yx)
+        n_p = "" if result.puncta_yx is None else f", {len(result.puncta_yx)} puncta"
+        self.statusBar().showMessage(
+            f"Preview of frame {result.frame}: {result.n_cells} cells{n_p}", 5000
+        )
+
+    def _preview_failed(self, exc: BaseException) -> None:
+        self.statusBar().showMessage(f"Preview failed: {describe_error(exc)[0]}", 8000)
+
+    # -------------------------------------------------------------------- export --
+    def export_results_to(self, out_dir: str | Path) -> TaskWorker | None:
+        """Write the shown result as the CSV contract into ``out_dir`` (in a worker)."""
+        result = self.session.result
+        if result is None:
+            self.show_error("Nothing to export", InputError(None, "run the analysis first"))
+            return None
+        out_dir = Path(out_dir)
+        self.statusBar().showMessage(f"Exporting to {out_dir}…")
+        path = self.session.path
+        job = TaskWorker(export, result, out_dir)
+        job.succeeded.connect(lambda saved, d=out_dir, p=path: self._exported(d, p, saved))
+        job.failed.connect(lambda e: self.show_error("Export failed", e))
+        return self.start_job(job)
+
+    def _exported(self, out_dir: Path, path, saved) -> None:
+        self.settings.last_export_dir = str(out_dir.parent)
+        self._save_settings()
+        if path is not None and saved is not None and out_dir == default_results_dir(path):
+            self.session.set_saved_run(path, saved)
+        self.statusBar().showMessage(f"Results written to {out_dir}", 10000)
+        self.exported.emit(out_dir)
+
+    def _export_dialog(self) -> None:
+        path = self.session.path
+        start = default_results_dir(path) if path is not None else Path.home()
+        folder = QFileDialog.getExistingDirectory(
+            self, "Export results into folder (created or replaced)", str(start.parent)
+        )
+        if folder:
+            out = Path(folder)
+            if path is not None and out == start.parent:
+                out = start  # the results folder: one subfolder per file
+            self.export_results_to(out)
+
+    def save_screenshot(self, path: str | Path, *, canvas_only: bool = True) -> Path:
+        path = Path(path)
+        if canvas_only:
+            self.viewer.screenshot(str(path))
+        else:
+            self.grab().save(str(path))
+        self.statusBar().showMessage(f"Saved {path}", 6000)
+        return path
+
+    def _screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save screenshot", "screenshot.png", "PNG image (*.png)"
+        )
+        if path:
+            self.save_screenshot(path)
+
+    def _movie_dialog(self) -> None:
+        from pgpviewer.gui.movie import export_movie_interactive
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export movie", "movie.gif", "Animated GIF (*.gif);;TIFF stack (*.tif)"
+        )
+        if path:
+            export_movie_interactive(self, Path(path))
+
+    # -------------------------------------------------------------------- errors --
+    def show_error(self, title: str, error: BaseException | str) -> ErrorDialog:
+        """Show an error without blocking; ``InputError`` as one line, others with details."""
+        if isinstance(error, BaseException):
+            message, details = describe_error(error)
+            if details:
+                logger.error("%s: %s\n%s", title, message, details)
+        else:
+            message, details = str(error), ""
+        dialog = ErrorDialog(title, message, details, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.last_error_dialog = dialog
+        self.error_shown.emit(message)
+        return dialog
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self, str(settings_path()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # -------------------------------------------------------------------- misc --
+    def _refresh_undo(self) -> None:
+        c = self.session.commands
+        self.undo_action.setEnabled(c.can_undo)
+        self.redo_action.setEnabled(c.can_redo)
+        self.undo_action.setText(f"&Undo {c.undo_text}".rstrip())
+        self.redo_action.setText(f"&Redo {c.redo_text}".rstrip())
+
+    def _save_settings(self) -> None:
+        if self._persist:
+            save_settings(self.settings)
+
+    def status_of(self, path: str | Path) -> FileStatus:
+        return self.session.status(path)
+
+    def closeEvent(self, event) -> None:
+        self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
+        self.settings.window_state = base64.b64encode(bytes(self.saveState())).decode()
+        self._save_settings()
+        self.preview.cancel()
+        for job in list(self._jobs):
+            job.cancel()
+        QThreadPool.globalInstance().waitForDone(3000)
+        super().closeEvent(event)
+
+
+def default_size(window: QMainWindow) -> None:
+    """A size that fits the screen: 1440×900 at most, 90 % of the screen otherwise."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        window.resize(1440, 900)
+        return
+    avail = screen.availableGeometry()
+    window.resize(min(1440, int(avail.width() * 0.92)), min(900, int(avail.height() * 0.9)))
