@@ -31,10 +31,14 @@ class _Params(BaseModel):
 class SegmentationParams(_Params):
     """Whole-cell instance segmentation (owned by ``segmentation.py``)."""
 
-    method: Literal["classical"] = Field(
+    method: str = Field(
         "classical",
+        min_length=1,
         title="Method",
-        description="Segmentation backend. 'classical': threshold + seeded watershed, no models.",
+        description="Segmentation backend (a name registered with "
+        "pgpviewer.core.segmentation.register_segmenter). 'classical': per-channel threshold + "
+        "seeded watershed, no trained model.",
+        json_schema_extra={"choices": ["classical"]},
     )
     cell_diameter_px: float = Field(
         30.0,
@@ -103,6 +107,15 @@ class ClassificationParams(_Params):
         description="Fraction of a track's frames that must agree; below it the track is "
         "'unknown'.",
     )
+    min_fold_change: float = Field(
+        3.0,
+        ge=1.0,
+        le=1000.0,
+        title="Minimum bright/dim ratio",
+        description="In each frame, cells are split into dye-bright and dye-dim only when the "
+        "bright group's median signal is at least this many times the dim group's; otherwise "
+        "the frame is taken as one population (bright = above 3 noise SDs).",
+    )
 
 
 class PunctaParams(_Params):
@@ -160,6 +173,15 @@ class MeasurementParams(_Params):
         description="'global': per-frame background from pixels outside all cells; 'local': "
         "a ring around each cell.",
     )
+    contact_gap_px: int = Field(
+        1,
+        ge=0,
+        le=10,
+        title="Contact gap",
+        description="Cells separated by at most this many background pixels still touch (0: "
+        "only directly adjacent cells touch).",
+        json_schema_extra=_unit("px"),
+    )
 
 
 class GateParams(_Params):
@@ -191,17 +213,28 @@ class GateParams(_Params):
         title="Manual gate",
         description="P-gp score threshold when the source is manual.",
     )
+    outlier_sd: float = Field(
+        4.0,
+        ge=0,
+        le=100,
+        title="Already-positive cut-off",
+        description="Control cells scoring more than this many robust SDs (1.4826 × MAD) above "
+        "the control median are taken as already P-gp positive (e.g. recipients positive at "
+        "t = 0) and left out of the calibration; 0 uses every control cell.",
+    )
 
 
 class TrackingParams(_Params):
     """Linking cells over time (owned by ``tracking.py``)."""
 
-    max_distance_px: float = Field(
-        25.0,
+    max_distance_px: float | None = Field(
+        None,
         gt=0,
         le=1000,
         title="Maximum displacement",
-        description="Largest distance a cell may move between consecutive frames.",
+        description="Largest distance a cell may move between consecutive frames; also the "
+        "limit across a gap and between a mother and each daughter. Empty (auto): the median "
+        "cell diameter, from the cells' areas (25 px when areas are unknown).",
         json_schema_extra=_unit("px"),
     )
     gap_closing_frames: int = Field(

@@ -1,0 +1,783 @@
+"""Per-cell measurements: fast single-pass statistics over a label image.
+
+Two entry points, both called once per frame by :func:`pgpviewer.core.pipeline.run_pipeline`:
+
+* :func:`frame_features` (pass 1): positions, areas and the background-corrected identity and
+  P-gp signals used to classify cells, plus the cell–cell contact table.
+* :func:`measure_cells` (pass 2, once populations are known): every channel's mean and total,
+  the P-gp measures (whole cell, membrane rim, cytoplasm, puncta) with recipient pixels next to a
+  donor excluded, contact with donors and the nearest donor.
+
+Every per-label statistic is a ``np.bincount`` over the flat label image (one pass per
+quantity, no per-cell Python loop), so a 512 × 512 frame with 200 cells takes a few ms.
+
+Definitions (see also ``../shared/spec/SCIENCE.md``):
+
+* **Background** (``MeasurementParams.background``): ``"global"`` — per frame and channel, the
+  median of the pixels farther than 2 px from every cell (all non-cell pixels when there are too
+  few; the 1st percentile of the frame when there are none); ``"local"`` — per cell, the median
+  of a ring 2–7 px outside the cell that belongs to no cell (the global value where the ring is
+  empty).
+* **Background-corrected mean** of a channel: mean of the cell's pixels minus its background.
+  **Total**: sum of the cell's pixels minus background × area.
+* **pgp_score**: the background-corrected mean P-gp of the cell's *counted* pixels; for every
+  non-donor cell (recipient or unknown) the pixels within ``donor_exclusion_px`` (chessboard
+  distance) of a donor cell are not counted. This is the number the positivity gate is applied to.
+* **pgp_membrane_mean** / **pgp_cytoplasm_mean**: the same over counted pixels within
+  ``membrane_width_px`` (chessboard distance) of the cell's border with background or another
+  cell, and over the remaining counted pixels. Image edges are not cell borders.
+* **pgp_puncta**: puncta whose (rounded) position lies on a counted pixel of the cell.
+* **Contacts**: two cells touch when 4-connected pixels of the two are adjacent, or separated
+  along a row or column by at most ``contact_gap_px`` background pixels; ``border_px`` counts
+  such pixel pairs (≈ the length of the shared border in pixels).
+* **Nearest donor**: the other donor cell with the nearest centroid;
+  ``nearest_donor_distance_px`` is the centroid-to-centroid distance and
+  ``nearest_donor_gap_px`` an edge-to-edge estimate (centroid distance minus the two
+  equivalent-disk radii, at least 0; exactly 0 when the cells touch).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage as ndi
+
+from pgpviewer.core.params import MeasurementParams
+from pgpviewer.core.roles import channel_column_name
+
+# Roles whose per-cell signal goes into the pass-1 feature table (used for classification).
+SIGNAL_ROLES = ("donor", "recipient", "pgp")
+
+# Background pixels must be farther than this from every cell ("global" background).
+_BG_MARGIN_PX = 2
+# "local" background ring: from _BG_MARGIN_PX to _BG_MARGIN_PX + _LOCAL_RING_PX outside the cell.
+_LOCAL_RING_PX = 5
+# At most this many pixels are used for a background median (a regular sub-sample beyond it).
+_BG_MAX_SAMPLES = 16384
+_MAD_TO_SD = 1.4826
+_IQR_TO_SD = 1.349
+
+
+# --------------------------------------------------------------------------------------------
+# small kernels
+# --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat row and column coordinates of an image of ``shape`` (cached, read-only)."""
+    yy = np.repeat(np.arange(shape[0], dtype=np.float64), shape[1])
+    xx = np.tile(np.arange(shape[1], dtype=np.float64), shape[0])
+    yy.flags.writeable = False
+    xx.flags.writeable = False
+    return yy, xx
+
+
+def _check_labels(labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be 2-D (Y, X), got shape {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        if labels.size and not np.all(np.mod(labels, 1) == 0):
+            raise ValueError("labels must be integers")
+        labels = labels.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError("labels must be non-negative")
+    return labels
+
+
+def _check_image(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3 or image.shape[1:] != labels.shape:
+        raise ValueError(
+            f"image must be (C, Y, X) matching labels {labels.shape}, got {image.shape}"
+        )
+    return image
+
+
+def shift_max(a: np.ndarray, radius: int) -> np.ndarray:
+    """Grey dilation of a 2-D array with a (2r+1) × (2r+1) square, edges not padded.
+
+    Parameters
+    ----------
+    a : ndarray of shape (Y, X)
+        Any numeric or boolean array.
+    radius : int
+        Half-size of the square neighbourhood (chessboard radius), ``>= 0``.
+
+    Returns
+    -------
+    ndarray of shape (Y, X)
+        Maximum of ``a`` over each pixel's neighbourhood (inside the image).
+
+    Examples
+    --------
+    >>> a = np.zeros((5, 5), int); a[2, 2] = 1
+    >>> int(shift_max(a, 1).sum())
+    9
+    """
+    out = np.array(a, copy=True)
+    for axis in (0, 1):
+        src = out.copy()
+        for k in range(1, radius + 1):
+            if k >= out.shape[axis]:
+                break
+            lo = [slice(None)] * 2
+            hi = [slice(None)] * 2
+            lo[axis] = slice(None, -k)
+            hi[axis] = slice(k, None)
+            np.maximum(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+            np.maximum(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+    return out
+
+
+def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
+    """Grey erosion with a (2r+1) × (2r+1) square, edges not padded (see :func:`shift_max`).
+
+    Examples
+    --------
+    >>> a = np.ones((5, 5), int); a[2, 2] = 0
+    >>> int((shift_min(a, 1) == 0).sum())
+    9
+    """
+    out = np.array(a, copy=True)
+    for axis in (0, 1):
+        src = out.copy()
+        for k in range(1, radius + 1):
+            if k >= out.shape[axis]:
+                break
+            lo = [slice(None)] * 2
+            hi = [slice(None)] * 2
+            lo[axis] = slice(None, -k)
+            hi[axis] = slice(k, None)
+            np.minimum(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+            np.minimum(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+    return out
+
+
+def border_pixels(labels: np.ndarray, width_px: int) -> np.ndarray:
+    """Pixels of each cell within ``width_px`` of the cell's border.
+
+    A cell's border pixels are those with a 4-neighbour of another label (background or another
+    cell); the rim is the border pixels widened by ``width_px - 1`` (chessboard distance)
+    within the cell.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (Y, X)
+        Label image (0 = background).
+    width_px : int
+        Rim width; 1 selects the cell's outermost pixel layer.
+
+    Returns
+    -------
+    ndarray of bool, shape (Y, X)
+        True on cell pixels near the cell's border with background or another cell. The image
+        edge is not a border.
+
+    Examples
+    --------
+    >>> lab = np.zeros((7, 7), np.int32); lab[1:6, 1:6] = 1
+    >>> int(border_pixels(lab, 1).sum())
+    16
+    >>> int(border_pixels(lab, 2).sum())
+    24
+    """
+    labels = np.asarray(labels)
+    if width_px <= 0:
+        return np.zeros(labels.shape, bool)
+    edge = np.zeros(labels.shape, bool)
+    d = labels[1:] != labels[:-1]
+    edge[1:] |= d
+    edge[:-1] |= d
+    d = labels[:, 1:] != labels[:, :-1]
+    edge[:, 1:] |= d
+    edge[:, :-1] |= d
+    if width_px > 1:
+        edge = shift_max(edge, width_px - 1)
+    return edge & (labels > 0)
+
+
+def robust_sd(values: np.ndarray) -> float:
+    """Standard deviation estimated as 1.4826 × median absolute deviation (NaN if empty).
+
+    Examples
+    --------
+    >>> round(robust_sd(np.array([1.0, 2.0, 3.0, 4.0, 100.0])), 3)
+    1.483
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return float("nan")
+    med = np.median(v)
+    return float(_MAD_TO_SD * np.median(np.abs(v - med)))
+
+
+def pixel_noise_sd(image: np.ndarray) -> float:
+    """Pixel noise standard deviation from neighbour differences (robust to smooth structure).
+
+    Horizontal neighbour differences cancel smooth signal and uneven illumination. Their SD is
+    estimated as the root mean square of the differences within ±3 robust SDs (1.4826 × MAD,
+    at least 1 grey level so that integer images are not under-read), corrected for the
+    truncation, and divided by √2.
+
+    Parameters
+    ----------
+    image : ndarray of shape (Y, X)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> img = 100 + 5 * rng.standard_normal((256, 256)) + np.linspace(0, 50, 256)
+    >>> 4.7 < pixel_noise_sd(img) < 5.3
+    True
+    >>> noisy = np.round(100 + 1.5 * rng.standard_normal((256, 256)))
+    >>> 1.35 < pixel_noise_sd(noisy) < 1.65
+    True
+    """
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim != 2 or img.shape[1] < 2:
+        return float("nan")
+    step = max(1, int(np.sqrt(img.size / (4 * _BG_MAX_SAMPLES))))
+    sub = img[::step]
+    d = (sub[:, 1:] - sub[:, :-1]).ravel().astype(np.float64)
+    d -= np.median(d)
+    mad_sd = _MAD_TO_SD * np.median(np.abs(d))
+    cut = 3.0 * max(mad_sd, 1.0 if np.issubdtype(np.asarray(image).dtype, np.integer) else 0.0)
+    if cut <= 0:
+        return 0.0
+    inside = d[np.abs(d) <= cut]
+    rms = np.sqrt(np.mean(inside**2)) if inside.size else 0.0
+    # a Gaussian truncated at ±3 SD keeps 97.3 % of its variance (less truncation when the cut
+    # was widened for integer data; the correction is then slightly conservative)
+    return float(rms / np.sqrt(0.973) / np.sqrt(2.0))
+
+
+def label_percentile(
+    values: np.ndarray, labels: np.ndarray, q: float, n: int | None = None
+) -> np.ndarray:
+    """Per-label percentile (nearest rank) of ``values`` over each label's pixels.
+
+    Parameters
+    ----------
+    values : ndarray of shape (Y, X)
+    labels : ndarray of int, shape (Y, X)
+        0 = background (ignored).
+    q : float
+        Percentile in [0, 100].
+    n : int, optional
+        Largest label (default ``labels.max()``).
+
+    Returns
+    -------
+    ndarray of float, shape (n + 1,)
+        Entry ``k`` is the percentile of label ``k`` (NaN for absent labels and for 0).
+
+    Examples
+    --------
+    >>> lab = np.array([[1, 1, 1, 2]]); v = np.array([[3.0, 1.0, 2.0, 9.0]])
+    >>> label_percentile(v, lab, 50).tolist()
+    [nan, 2.0, 9.0]
+    """
+    flat = np.asarray(labels).ravel()
+    n = int(flat.max(initial=0)) if n is None else int(n)
+    out = np.full(n + 1, np.nan)
+    idx = np.flatnonzero(flat)
+    if idx.size == 0:
+        return out
+    lab = flat[idx]
+    val = np.asarray(values, dtype=np.float64).ravel()[idx]
+    lo, hi = np.nanmin(val), np.nanmax(val)
+    span = hi - lo
+    # one sort on label + value scaled into [0, 0.5): faster than a two-key lexsort
+    key = lab + (0.5 * (val - lo) / span if span > 0 else 0.0)
+    order = np.argsort(key)  # ties are equal values: their order does not matter
+    counts = np.bincount(lab, minlength=n + 1)[: n + 1]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    have = counts > 0
+    have[0] = False
+    k = starts[have] + np.floor(q / 100.0 * (counts[have] - 1)).astype(np.int64)
+    out[have] = val[order[k]]
+    return out
+
+
+def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Order-statistic quantiles (nearest rank) with one partial sort."""
+    n = values.size
+    ks = [min(n - 1, max(0, round(q * (n - 1)))) for q in qs]
+    part = np.partition(values, ks)
+    return [float(part[k]) for k in ks]
+
+
+def _subsample(values: np.ndarray, limit: int = _BG_MAX_SAMPLES) -> np.ndarray:
+    step = max(1, values.size // limit)
+    return values[::step]
+
+
+def _global_background(
+    image: np.ndarray, labels: np.ndarray, *, with_noise: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel background level and noise SD from pixels away from cells.
+
+    Works on a regular sub-grid (every ``s``-th row and column, ``s`` chosen so that the grid
+    has about 65k pixels) so that the cost does not grow with the image.
+    """
+    s = max(1, int(np.sqrt(labels.size / (4 * _BG_MAX_SAMPLES))))
+    cells = labels[::s, ::s] > 0
+    far = ~shift_max(cells, max(1, -(-_BG_MARGIN_PX // s)))
+    if far.sum() < 64:
+        far = ~cells
+    n_ch = image.shape[0]
+    level = np.empty(n_ch)
+    noise = np.full(n_ch, np.nan)
+    if far.sum() < 16:
+        for c in range(n_ch):
+            level[c] = np.percentile(image[c], 1.0)
+            if with_noise:
+                noise[c] = pixel_noise_sd(image[c])
+        return level, noise
+    idx = _subsample(np.flatnonzero(far.ravel()))
+    for c in range(n_ch):
+        v = image[c, ::s, ::s].ravel()[idx]
+        if with_noise:
+            q1, med, q3 = _quantiles(v, (0.25, 0.5, 0.75))
+            noise[c] = (q3 - q1) / _IQR_TO_SD
+        else:
+            (med,) = _quantiles(v, (0.5,))
+        level[c] = med
+    return level, noise
+
+
+def _local_background(
+    image: np.ndarray, labels: np.ndarray, n: int, global_level: np.ndarray
+) -> np.ndarray:
+    """(C, n + 1) per-label background: median of a ring outside each cell."""
+    from skimage.segmentation import expand_labels
+
+    inner = expand_labels(labels, _BG_MARGIN_PX)
+    outer = expand_labels(labels, _BG_MARGIN_PX + _LOCAL_RING_PX)
+    ring = np.where((inner == 0) & (outer > 0), outer, 0)
+    index = np.arange(1, n + 1)
+    have = np.bincount(ring.ravel(), minlength=n + 1)[: n + 1] > 0
+    out = np.repeat(global_level[:, None], n + 1, axis=1).astype(np.float64)
+    if not have[1:].any():
+        return out
+    for c in range(image.shape[0]):
+        med = np.asarray(ndi.median(image[c], ring, index), dtype=np.float64)
+        out[c, 1:] = np.where(have[1:], med, global_level[c])
+    return out
+
+
+def _backgrounds(image, labels, n, params, *, with_noise=True):
+    level, noise = _global_background(image, labels, with_noise=with_noise)
+    if params.background == "local":
+        per_label = _local_background(image, labels, n, level)
+    else:
+        per_label = np.repeat(level[:, None], n + 1, axis=1)
+    return per_label, level, noise
+
+
+def label_contacts(labels: np.ndarray, gap_px: int = 0) -> pd.DataFrame:
+    """Pairs of touching cells and the length of their shared border.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (Y, X)
+        Label image (0 = background).
+    gap_px : int, optional
+        Cells separated along a row or column by at most this many background pixels also
+        touch (0: only directly adjacent pixels count).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``label_a``, ``label_b`` (``label_a < label_b``) and ``border_px``: the number
+        of 4-neighbour pixel pairs (or pairs across a gap of ≤ ``gap_px`` background pixels)
+        with one pixel in each cell. Sorted by ``label_a``, ``label_b``.
+
+    Examples
+    --------
+    >>> lab = np.array([[1, 1, 2, 2],
+    ...                 [1, 1, 2, 2],
+    ...                 [0, 0, 0, 0],
+    ...                 [3, 3, 0, 0]])
+    >>> label_contacts(lab).values.tolist()
+    [[1, 2, 2]]
+    >>> label_contacts(lab, gap_px=1).values.tolist()
+    [[1, 2, 2], [1, 3, 2]]
+    """
+    labels = _check_labels(labels)
+    n = int(labels.max()) if labels.size else 0
+    codes = []
+    base = np.int64(n + 1)
+    ny, nx = labels.shape
+    flat = labels.ravel()
+    zero = flat == 0 if gap_px > 0 else None
+    for step, size in ((1, nx), (nx, ny)):  # along rows, then along columns
+        for k in range(1, gap_px + 2):
+            if k >= size:
+                break
+            off = k * step
+            a = flat[:-off]
+            b = flat[off:]
+            idx = np.flatnonzero(a != b)
+            av = a[idx]
+            bv = b[idx]
+            keep = (av > 0) & (bv > 0)
+            if step == 1:
+                keep &= (idx % nx) < nx - k  # both pixels on the same row
+            for j in range(1, k):
+                keep &= zero[idx + j * step]
+            if keep.any():
+                av = av[keep].astype(np.int64)
+                bv = bv[keep].astype(np.int64)
+                codes.append(np.minimum(av, bv) * base + np.maximum(av, bv))
+    if not codes:
+        return pd.DataFrame(
+            {"label_a": np.zeros(0, np.int64), "label_b": np.zeros(0, np.int64),
+             "border_px": np.zeros(0, np.int64)}
+        )
+    uniq, counts = np.unique(np.concatenate(codes), return_counts=True)
+    return pd.DataFrame(
+        {"label_a": uniq // base, "label_b": uniq % base, "border_px": counts.astype(np.int64)}
+    )
+
+
+def channel_columns(channel_names: Sequence[str]) -> list[str]:
+    """Column stems for channels: :func:`~pgpviewer.core.roles.channel_column_name`, made unique.
+
+    Names that collide get ``_1``, ``_2``… in channel order (and an empty name becomes
+    ``channel_<index>``).
+
+    Examples
+    --------
+    >>> channel_columns(["Hoechst", "P-gp", "P gp"])
+    ['hoechst', 'p_gp_1', 'p_gp_2']
+    """
+    stems = []
+    for i, name in enumerate(channel_names):
+        stem = channel_column_name(name)
+        if not re.search(r"[0-9a-z]", stem):
+            stem = f"channel_{i}"
+        stems.append(stem)
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    out: list[str] = []
+    taken = {s for s in stems if counts[s] == 1}
+    seen: dict[str, int] = {}
+    for s in stems:
+        if counts[s] == 1:
+            out.append(s)
+            continue
+        k = seen.get(s, 0)
+        while True:
+            k += 1
+            cand = f"{s}_{k}"
+            if cand not in taken:
+                break
+        seen[s] = k
+        taken.add(cand)
+        out.append(cand)
+    return out
+
+
+def _base_table(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, dict]:
+    flat = labels.ravel()
+    n = int(flat.max()) if flat.size else 0
+    counts = np.bincount(flat, minlength=n + 1)
+    present = np.flatnonzero(counts[1:]) + 1
+    yy, xx = _grid(labels.shape)
+    fg = np.flatnonzero(flat)
+    lab_fg = flat[fg]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cy = np.bincount(lab_fg, weights=yy[fg], minlength=n + 1) / counts
+        cx = np.bincount(lab_fg, weights=xx[fg], minlength=n + 1) / counts
+    table = {
+        "label": present.astype(np.int64),
+        "centroid_y": cy[present],
+        "centroid_x": cx[present],
+        "area_px": counts[present].astype(np.int64),
+    }
+    return fg, counts, n, table
+
+
+def _label_sums(image_c: np.ndarray, fg: np.ndarray, lab_fg: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(lab_fg, weights=image_c.ravel()[fg], minlength=n + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# pass 1
+# --------------------------------------------------------------------------------------------
+def frame_features(
+    image: np.ndarray,
+    labels: np.ndarray,
+    roles: Mapping[str, int],
+    params: MeasurementParams | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-cell features of one frame for tracking and classification, and cell contacts.
+
+    Parameters
+    ----------
+    image : ndarray of shape (C, Y, X)
+        One frame, any dtype (a 2-D image is taken as one channel).
+    labels : ndarray of int, shape (Y, X)
+        Cell labels (0 = background; need not be consecutive).
+    roles : mapping of str to int
+        Channel role → channel index.
+    params : MeasurementParams, optional
+        Background mode and contact gap.
+
+    Returns
+    -------
+    features : DataFrame
+        One row per label present, sorted by label: ``label``, ``centroid_y``, ``centroid_x``,
+        ``area_px``, and for each role in ``donor``, ``recipient``, ``pgp``: ``<role>_signal``
+        (background-corrected mean; NaN when the role is not mapped) and ``<role>_noise``
+        (robust SD of that channel's background pixels in this frame; NaN when not mapped).
+    contacts : DataFrame
+        ``label_a``, ``label_b``, ``border_px`` (see :func:`label_contacts`).
+
+    Examples
+    --------
+    >>> img = np.zeros((2, 20, 20), np.uint16)
+    >>> lab = np.zeros((20, 20), np.int32)
+    >>> lab[2:8, 2:8] = 1; lab[2:8, 8:14] = 2
+    >>> img[0][lab == 1] = 100; img[1][lab == 2] = 50
+    >>> feats, contacts = frame_features(img, lab, {"donor": 0, "recipient": 1})
+    >>> feats[["label", "area_px", "donor_signal", "recipient_signal"]].values.tolist()
+    [[1.0, 36.0, 100.0, 0.0], [2.0, 36.0, 0.0, 50.0]]
+    >>> contacts.values.tolist()
+    [[1, 2, 6]]
+    """
+    params = params or MeasurementParams()
+    labels = _check_labels(labels)
+    image = _check_image(image, labels)
+    fg, counts, n, table = _base_table(labels)
+    lab_fg = labels.ravel()[fg]
+    present = table["label"]
+    wanted = [r for r in SIGNAL_ROLES if r in roles]
+    if wanted:
+        sub = image[[roles[r] for r in wanted]]
+        per_label, _, noise = _backgrounds(sub, labels, n, params)
+        for i, role in enumerate(wanted):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = _label_sums(sub[i], fg, lab_fg, n) / counts
+            table[f"{role}_signal"] = (mean - per_label[i])[present]
+            table[f"{role}_noise"] = float(noise[i])
+    for role in SIGNAL_ROLES:
+        if role not in wanted:
+            table[f"{role}_signal"] = np.nan
+            table[f"{role}_noise"] = np.nan
+    contacts = label_contacts(labels, params.contact_gap_px)
+    return pd.DataFrame(table), contacts
+
+
+# --------------------------------------------------------------------------------------------
+# pass 2
+# --------------------------------------------------------------------------------------------
+def measure_cells(
+    image: np.ndarray,
+    labels: np.ndarray,
+    channel_names: Sequence[str],
+    roles: Mapping[str, int],
+    populations: Mapping[int, str] | None = None,
+    puncta: pd.DataFrame | None = None,
+    params: MeasurementParams | None = None,
+) -> pd.DataFrame:
+    """Measure every cell of one frame: channel intensities, P-gp measures, donor neighbours.
+
+    Parameters
+    ----------
+    image : ndarray of shape (C, Y, X)
+        One frame, any dtype.
+    labels : ndarray of int, shape (Y, X)
+        Cell labels (0 = background).
+    channel_names : sequence of str
+        One name per channel; columns are ``mean_<name>`` / ``total_<name>`` with the name made
+        a column name by :func:`channel_columns`.
+    roles : mapping of str to int
+        Channel role → channel index. Without ``pgp`` the P-gp columns are NaN.
+    populations : mapping of int to str, optional
+        Label → ``"donor"``, ``"recipient"`` or ``"unknown"`` (missing labels are unknown).
+    puncta : DataFrame, optional
+        Puncta of this frame with ``y``, ``x`` (and ``label``), e.g. from
+        :func:`~pgpviewer.core.puncta.detect_puncta`. None: ``pgp_puncta`` is NA.
+    params : MeasurementParams, optional
+        Rim width, donor exclusion distance, background mode, contact gap.
+
+    Returns
+    -------
+    DataFrame
+        One row per label present, sorted by label, with ``label``, ``centroid_y``,
+        ``centroid_x``, ``area_px``, ``mean_<ch>``, ``total_<ch>`` for every channel (whole cell,
+        background-corrected), ``pgp_score``, ``pgp_membrane_mean``, ``pgp_cytoplasm_mean``,
+        ``pgp_counted_px`` (pixels used for the P-gp measures), ``pgp_puncta`` (Int64),
+        ``pgp_puncta_amplitude`` (sum of their amplitudes), ``touching_donor`` (bool),
+        ``nearest_donor_label`` (0 when there is no other donor), ``nearest_donor_distance_px``
+        (centroid to centroid) and ``nearest_donor_gap_px`` (edge-to-edge estimate).
+        Definitions are in the module docstring.
+
+    Examples
+    --------
+    >>> img = np.zeros((1, 12, 20), np.float32)
+    >>> lab = np.zeros((12, 20), np.int32)
+    >>> lab[2:10, 2:10] = 1; lab[2:10, 10:18] = 2
+    >>> img[0][lab == 1] = 100.0; img[0][lab == 2] = 5.0
+    >>> t = measure_cells(img, lab, ["P-gp"], {"pgp": 0}, {1: "donor", 2: "recipient"})
+    >>> t[["label", "mean_p_gp", "pgp_score", "touching_donor"]].values.tolist()
+    [[1, 100.0, 100.0, False], [2, 5.0, 5.0, True]]
+    >>> t["pgp_counted_px"].tolist()  # the recipient's column next to the donor is excluded
+    [64, 56]
+    """
+    params = params or MeasurementParams()
+    populations = populations or {}
+    labels = _check_labels(labels)
+    image = _check_image(image, labels)
+    if len(channel_names) != image.shape[0]:
+        raise ValueError(
+            f"{len(channel_names)} channel names for an image with {image.shape[0]} channels"
+        )
+    fg, counts, n, table = _base_table(labels)
+    flat = labels.ravel()
+    lab_fg = flat[fg]
+    present = table["label"]
+    per_label_bg, _, _ = _backgrounds(image, labels, n, params, with_noise=False)
+
+    columns: dict[str, np.ndarray] = {}
+    for c, stem in enumerate(channel_columns(channel_names)):
+        sums = _label_sums(image[c], fg, lab_fg, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums / counts - per_label_bg[c]
+        total = sums - per_label_bg[c] * counts
+        columns[f"mean_{stem}"] = mean[present]
+        columns[f"total_{stem}"] = total[present]
+
+    pop = np.full(n + 1, "unknown", dtype=object)
+    for lab, p in populations.items():
+        if 0 < int(lab) <= n:
+            pop[int(lab)] = p
+    is_donor = pop == "donor"
+    is_donor[0] = False
+
+    counted = None
+    if "pgp" in roles:
+        c = roles["pgp"]
+        donor_px = is_donor[labels]
+        if params.donor_exclusion_px > 0 and donor_px.any():
+            near = shift_max(donor_px, params.donor_exclusion_px)
+            excluded = near & ~donor_px & (labels > 0)
+        else:
+            excluded = np.zeros(labels.shape, bool)
+        counted = (labels > 0) & ~excluded
+        cidx = np.flatnonzero(counted.ravel())
+        lab_c = flat[cidx]
+        vals = image[c].ravel()[cidx].astype(np.float64)
+        n_cnt = np.bincount(lab_c, minlength=n + 1)
+        s_cnt = np.bincount(lab_c, weights=vals, minlength=n + 1)
+        rim = border_pixels(labels, params.membrane_width_px).ravel()[cidx]
+        n_rim = np.bincount(lab_c[rim], minlength=n + 1)
+        s_rim = np.bincount(lab_c[rim], weights=vals[rim], minlength=n + 1)
+        bg = per_label_bg[c]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = s_cnt / n_cnt - bg
+            membrane = s_rim / n_rim - bg
+            cytoplasm = (s_cnt - s_rim) / (n_cnt - n_rim) - bg
+        columns["pgp_score"] = score[present]
+        columns["pgp_membrane_mean"] = membrane[present]
+        columns["pgp_cytoplasm_mean"] = cytoplasm[present]
+        columns["pgp_counted_px"] = n_cnt[present].astype(np.int64)
+    else:
+        for name in ("pgp_score", "pgp_membrane_mean", "pgp_cytoplasm_mean"):
+            columns[name] = np.full(len(present), np.nan)
+        columns["pgp_counted_px"] = np.zeros(len(present), np.int64)
+
+    if puncta is not None and "pgp" in roles:
+        n_spots, amp = _count_puncta(puncta, labels, counted, n)
+        columns["pgp_puncta"] = pd.array(n_spots[present], dtype="Int64")
+        columns["pgp_puncta_amplitude"] = amp[present]
+    else:
+        columns["pgp_puncta"] = pd.array([pd.NA] * len(present), dtype="Int64")
+        columns["pgp_puncta_amplitude"] = np.full(len(present), np.nan)
+
+    contacts = label_contacts(labels, params.contact_gap_px)
+    touching = np.zeros(n + 1, bool)
+    if len(contacts):
+        a = contacts["label_a"].to_numpy()
+        b = contacts["label_b"].to_numpy()
+        touching[a[is_donor[b]]] = True
+        touching[b[is_donor[a]]] = True
+    columns["touching_donor"] = touching[present]
+
+    near_lab, near_dist, near_gap = _nearest_donors(table, is_donor, touching, contacts)
+    columns["nearest_donor_label"] = near_lab
+    columns["nearest_donor_distance_px"] = near_dist
+    columns["nearest_donor_gap_px"] = near_gap
+    return pd.DataFrame({**table, **columns})
+
+
+def _count_puncta(
+    puncta: pd.DataFrame, labels: np.ndarray, counted: np.ndarray | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n_spots = np.zeros(n + 1, np.int64)
+    amp = np.zeros(n + 1)
+    if puncta is None or len(puncta) == 0:
+        return n_spots, amp
+    ny, nx = labels.shape
+    iy = np.clip(np.rint(puncta["y"].to_numpy(dtype=float)), 0, ny - 1).astype(np.intp)
+    ix = np.clip(np.rint(puncta["x"].to_numpy(dtype=float)), 0, nx - 1).astype(np.intp)
+    lab = labels[iy, ix].astype(np.int64)
+    if counted is not None:
+        lab = np.where(counted[iy, ix], lab, 0)
+    a = (
+        puncta["amplitude"].to_numpy(dtype=float)
+        if "amplitude" in puncta
+        else np.zeros(len(lab))
+    )
+    n_spots += np.bincount(lab, minlength=n + 1)[: n + 1]
+    amp += np.bincount(lab, weights=np.nan_to_num(a), minlength=n + 1)[: n + 1]
+    return n_spots, amp
+
+
+def _nearest_donors(
+    table: dict, is_donor: np.ndarray, touching: np.ndarray, contacts: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    labels = table["label"]
+    m = len(labels)
+    near_lab = np.zeros(m, np.int64)
+    near_dist = np.full(m, np.nan)
+    near_gap = np.full(m, np.nan)
+    donors = np.flatnonzero(is_donor[labels])
+    if len(donors) == 0 or m == 0:
+        return near_lab, near_dist, near_gap
+    pos = np.column_stack([table["centroid_y"], table["centroid_x"]])
+    radius = np.sqrt(table["area_px"] / np.pi)
+    d = np.sqrt(((pos[:, None, :] - pos[None, donors, :]) ** 2).sum(-1))
+    same = labels[:, None] == labels[None, donors]
+    d[same] = np.inf
+    j = np.argmin(d, axis=1)
+    best = d[np.arange(m), j]
+    ok = np.isfinite(best)
+    near_lab[ok] = labels[donors[j[ok]]]
+    near_dist[ok] = best[ok]
+    gap = np.maximum(best - radius - radius[donors[j]], 0.0)
+    if len(contacts):
+        pairs = set(
+            zip(contacts["label_a"].tolist(), contacts["label_b"].tolist(), strict=True)
+        )
+        nl = near_lab.tolist()
+        lt = labels.tolist()
+        touch_nearest = np.array(
+            [(min(a, b), max(a, b)) in pairs for a, b in zip(lt, nl, strict=True)], bool
+        )
+        gap[touch_nearest] = 0.0
+    near_gap[ok] = gap[ok]
+    return near_lab, near_dist, near_gap
