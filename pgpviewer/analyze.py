@@ -16,6 +16,7 @@ from pgpviewer.core.params import AnalysisParams
 from pgpviewer.core.progress import CancelCheck, ProgressCallback
 from pgpviewer.core.roles import guess_roles, resolve_roles
 from pgpviewer.core.stack import Stack
+from pgpviewer.core.validate import check_analysable
 
 
 @dataclass(frozen=True)
@@ -114,36 +115,51 @@ def analyze_file(
     -------
     PipelineResult
     """
-    from pgpviewer.core.export import check_output_dir, export_results
+    from pgpviewer.core.export import (
+        check_output_dir,
+        export_results,
+        remove_stale_temporaries,
+    )
     from pgpviewer.core.pipeline import run_pipeline
 
     log = log or (lambda _msg: None)
+    # everything that can be refused is refused before any pixel is analysed
+    check_output_dir(Path(out_dir))
+    remove_stale_temporaries(Path(out_dir))
     stack = read_stack(path, position=position, axes=axes)
     if frames:
         a, b = parse_frames(frames, stack.n_frames, stack.path)
         stack = stack.with_frames(a, b)
+    check_analysable(stack)
     choice = choose_roles(stack, channels)
-    log(choice.describe(stack))
     params = params or AnalysisParams()
     control_stack = None
     if control is not None:
         control_stack = read_stack(control)
+        check_analysable(control_stack)
         if params.gate.source != "control":
             params = params.replace(gate={**params.gate.model_dump(), "source": "control"})
         control_roles = choose_roles(control_stack, channels).roles
     else:
         control_roles = None
-    check_output_dir(Path(out_dir))
+    log(choice.describe(stack))
+    if stack.axes_note:
+        log(f"note: {stack.axes_note}")
     log(f"analysing {stack.name}: {stack.n_frames} frame(s), {stack.n_channels} channel(s)")
-    result = run_pipeline(
-        stack,
-        choice.roles,
-        params,
-        control=control_stack,
-        control_roles=control_roles,
-        workers=workers,
-        progress=progress,
-        cancel=cancel,
-    )
+    try:
+        result = run_pipeline(
+            stack,
+            choice.roles,
+            params,
+            control=control_stack,
+            control_roles=control_roles,
+            workers=workers,
+            progress=progress,
+            cancel=cancel,
+        )
+    except InputError as e:
+        if e.path is not None:
+            raise
+        raise InputError(stack.path, e.problem) from None  # name the file in the message
     export_results(result, out_dir)
     return result

@@ -7,10 +7,15 @@ and friends start fast and run where no Qt is installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import shutil
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pgpviewer
@@ -95,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pgpviewer`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_library_logs()
+    with _terminate_as_interrupt():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.self_test:
             from pgpviewer.selftest import run_self_test
@@ -115,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         print("pgpviewer: cancelled", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        print("\npgpviewer: interrupted; no partial output was left", file=sys.stderr)
+        tty = getattr(sys.stderr, "isatty", lambda: False)()
+        start = "\n" if tty else ""  # end a progress bar drawn in place
+        print(f"{start}pgpviewer: interrupted; no partial output was left", file=sys.stderr)
         return 130
     except Exception as e:  # unexpected: one line, details on request
         if os.environ.get("PGPVIEWER_DEBUG"):
@@ -126,6 +139,38 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM (``kill``, a job scheduler stopping the run) stop like Ctrl-C.
+
+    Ctrl-C raises KeyboardInterrupt, which removes temporary output and exits with 130 and one
+    line; SIGTERM would otherwise end the process at once and leave a temporary folder behind.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic platforms
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_library_logs() -> None:
+    """Keep tifffile's log messages off stderr (read_stack turns them into errors or notes)."""
+    log = logging.getLogger("tifffile")
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())
 
 
 # -- commands -----------------------------------------------------------------------------

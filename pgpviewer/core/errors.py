@@ -23,8 +23,25 @@ class InputError(Exception):
 
     def __init__(self, path: str | Path | None, problem: str):
         self.path = None if path is None else Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
+        self.problem = one_line(problem)
+        super().__init__(
+            f"{self.path}: {self.problem}" if self.path is not None else self.problem
+        )
+
+    def __reduce__(self):
+        # picklable with its fields, so that it crosses process boundaries (worker processes,
+        # dask workers) as an InputError and not as a TypeError from __init__
+        return (type(self), (self.path, self.problem))
+
+
+def one_line(text: object, limit: int = 600) -> str:
+    """``text`` on one line (line breaks and runs of spaces become one space), cut at ``limit``.
+
+    Messages embed exception texts from libraries, which may span lines; front ends promise
+    exactly one line.
+    """
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class Cancelled(Exception):

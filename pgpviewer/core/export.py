@@ -2,15 +2,20 @@
 
 Everything is written into a temporary sibling folder first and moved into place when complete,
 so an output folder is either absent, the previous complete result, or the new complete result.
+A run that is killed (SIGKILL, power loss) can leave a hidden ``.<name>.tmp-<pid>-*`` sibling;
+the next export to the same folder removes it (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +27,7 @@ import tifffile
 
 import pgpviewer
 from pgpviewer.core.errors import InputError
-from pgpviewer.core.roles import channel_column_name
+from pgpviewer.core.roles import channel_columns
 
 CELLS_COLUMNS = [
     "frame",
@@ -102,21 +107,10 @@ OUTPUT_FILES = (
     "params.json",
 )
 _SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def channel_columns(channel_names: Iterable[str]) -> list[str]:
-    """Unique CSV column stems for channels (``P-gp-EGFP`` → ``p_gp_egfp``; clashes get _1…)."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in channel_names:
-        stem = channel_column_name(name)
-        if stem in seen:
-            seen[stem] += 1
-            stem = f"{stem}_{seen[stem]}"
-        else:
-            seen[stem] = 0
-        out.append(stem)
-    return out
+# Temporary folders made before this moment cannot belong to this process.
+_PROCESS_START = time.time()
+# A temporary folder whose writer still runs is left alone for this long.
+_LIVE_WRITER_GRACE_S = 24 * 3600
 
 
 def order_columns(table: pd.DataFrame, required: list[str]) -> pd.DataFrame:
@@ -145,6 +139,7 @@ def neutralise(value: Any) -> Any:
 
 def _format_csv(table: pd.DataFrame) -> str:
     out = table.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_bool_dtype(s):
@@ -155,8 +150,16 @@ def _format_csv(table: pd.DataFrame) -> str:
                 vals = vals.map(
                     lambda v: ("true" if v else "false") if isinstance(v, bool | np.bool_) else v
                 )
-            out[col] = vals.map(neutralise)
+            out[col] = vals.map(_text_cell)
     return out.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def _text_cell(value: Any) -> Any:
+    """Formula-safe text whose line breaks are all ``\\n`` (so that the CSV writer quotes it)."""
+    value = neutralise(value)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 def file_sha256(path: Path, chunk: int = 1 << 22) -> str | None:
@@ -175,10 +178,14 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str | None:
 
 
 def provenance(result: Any) -> dict[str, Any]:
-    """The params.json content: everything needed to reproduce the tables."""
+    """The params.json content: everything needed to reproduce the tables.
+
+    Non-finite numbers (e.g. the false-positive rate of a manual gate) are written as null, so
+    that the file is strict JSON for every reader.
+    """
     stack = result.stack
     names = stack.channel_names
-    return {
+    return _json_safe({
         "software": "pgpviewer",
         "version": pgpviewer.__version__,
         "input": {
@@ -191,18 +198,23 @@ def provenance(result: Any) -> dict[str, Any]:
         "channel_roles": {
             role: {"index": idx, "name": names[idx]} for role, idx in result.roles.items()
         },
-        "gate": {
-            "value": float(result.gate.value),
-            "source": result.gate.source,
-            "false_positive_rate": result.gate.false_positive_rate,
-            "n_calibration_cells": int(result.gate.n_calibration_cells),
-        },
+        "gate": result.gate.to_dict(),
         "units": {
             "pixel_size_um": list(stack.pixel_size_um) if stack.pixel_size_um else None,
             "frame_interval_s": stack.frame_interval_s,
         },
         "params": result.params.to_dict(),
-    }
+    })
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_labels(
@@ -266,7 +278,8 @@ def export_results(result: Any, out_dir: str | Path) -> Path:
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        remove_stale_temporaries(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=parent))
     except OSError as e:
         raise InputError(out, f"cannot create the output folder ({e.strerror or e})") from None
     try:
@@ -311,7 +324,13 @@ def is_complete_output(folder: Path) -> bool:
 
 
 def check_output_dir(out: Path) -> None:
-    """Refuse an output path that is a file or a non-empty folder of something else."""
+    """Refuse an output path that cannot receive the results, before any work is done.
+
+    Refused: a path that is a file, a non-empty folder of something else, a path below a file,
+    and a folder whose nearest existing parent cannot be written to (permissions, read-only
+    file system).
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, "output path exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not is_complete_output(out):
@@ -320,6 +339,63 @@ def check_output_dir(out: Path) -> None:
             "output folder is not empty and is not an earlier pgpviewer result; "
             "choose a new folder",
         )
+    # the results are written into a sibling folder, then renamed: the nearest existing
+    # ancestor must be a folder this process can write into
+    ancestor = Path(os.path.abspath(out)).parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(out, f"cannot create the output folder: {ancestor} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(out, f"cannot write into {ancestor} (permission denied or read-only)")
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove ``.<name>.tmp-*`` and ``.<name>.old-*`` siblings of ``out`` left by killed runs.
+
+    A folder is stale when it is older than this process and the process that made it (its
+    id is in the name) no longer runs, or it is more than a day old. Folders of a run that may
+    still be writing are left alone. Returns the folders removed.
+    """
+    out = Path(out)
+    prefixes = (f".{out.name}.tmp-", f".{out.name}.old-")
+    try:
+        candidates = [p for p in out.parent.iterdir() if p.name.startswith(prefixes)]
+    except OSError:
+        return []
+    removed = []
+    for p in candidates:
+        if p.is_dir() and not _maybe_in_use(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _maybe_in_use(folder: Path) -> bool:
+    try:
+        mtime = folder.stat().st_mtime
+    except OSError:
+        return True
+    if mtime >= _PROCESS_START:
+        return True
+    m = re.search(r"\.(?:tmp|old)-(\d+)-", folder.name)
+    if m and time.time() - mtime < _LIVE_WRITER_GRACE_S:
+        return _pid_alive(int(m.group(1)))
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would terminate the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:
@@ -331,8 +407,12 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         out.rmdir()
         os.replace(tmp, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
     old.rmdir()
     os.replace(out, old)
-    os.replace(tmp, out)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)  # put the earlier result back
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -7,9 +7,13 @@ napari and the pipeline read single frames on demand. Opening never reads pixel 
 
 from __future__ import annotations
 
+import contextlib
 import glob as _glob
+import logging
 import math
+import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +22,37 @@ import tifffile
 
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.stack import CANONICAL_AXES, Stack, default_channel_names, to_canonical
+from pgpviewer.core.validate import check_frame_fits_in_memory, human_bytes
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 OTHER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 IMAGE_SUFFIXES = TIFF_SUFFIXES + OTHER_IMAGE_SUFFIXES
+#: Microscope vendor formats recognised by name but not read (yet): convert them to OME-TIFF.
+VENDOR_FORMATS = {
+    ".czi": "Zeiss CZI",
+    ".zvi": "Zeiss ZVI",
+    ".nd2": "Nikon ND2",
+    ".lif": "Leica LIF",
+    ".lof": "Leica LOF",
+    ".oib": "Olympus OIB",
+    ".oif": "Olympus OIF",
+    ".oir": "Olympus OIR",
+    ".vsi": "Olympus VSI",
+    ".ims": "Imaris",
+    ".dv": "DeltaVision",
+    ".r3d": "DeltaVision",
+    ".nd": "MetaMorph ND",
+    ".sld": "SlideBook",
+    ".ics": "ICS",
+    ".zarr": "OME-Zarr",
+}
+SUPPORTED_TEXT = (
+    "supported: OME-TIFF, ImageJ and plain TIFF (.tif .tiff .btf), PNG, JPEG, BMP, "
+    "a folder of TIFF frames"
+)
+CONVERT_HINT = "export it as OME-TIFF (Fiji: File > Save As > OME-TIFF, or bfconvert)"
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_OTHER_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM")
 
 _LENGTH_TO_UM = {
     "µm": 1.0,
@@ -46,6 +77,7 @@ _TIME_TO_S = {
     "h": 3600.0,
     "hr": 3600.0,
 }
+_META_KEYS = ("channel_names", "pixel_size_um", "z_step_um", "frame_interval_s")
 # A physical pixel size outside this range (µm) is not a microscope calibration (e.g. 72 dpi).
 _PLAUSIBLE_PIXEL_UM = (1e-4, 1e3)
 
@@ -72,7 +104,10 @@ def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) 
     Raises
     ------
     InputError
-        Missing, empty, truncated or unreadable files, bad position or axes (one-line message).
+        Missing, empty, truncated, damaged or unsupported files, metadata that contradicts the
+        pixels, sizes that cannot fit in memory, bad position or axes (one-line message). No
+        other exception escapes for a bad file; frame reads (:meth:`Stack.frame`) likewise
+        raise only :class:`InputError`.
 
     Examples
     --------
@@ -92,16 +127,40 @@ def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) 
     p = Path(path)
     if not p.exists():
         raise InputError(p, "file not found")
+    suffix = p.suffix.lower()
     if p.is_dir():
+        if suffix in VENDOR_FORMATS:
+            raise _unsupported(p, suffix)
         files = list_frame_files(p)
         if not files:
             raise InputError(p, "folder contains no TIFF frames")
         return _read_sequence(files, p, axes)
     if p.stat().st_size == 0:
         raise InputError(p, "file is empty")
-    if p.suffix.lower() in OTHER_IMAGE_SUFFIXES:
+    if suffix in VENDOR_FORMATS:
+        raise _unsupported(p, suffix)
+    magic = _magic(p)
+    if suffix in OTHER_IMAGE_SUFFIXES or magic.startswith(_OTHER_MAGIC):
         return _read_other(p, axes)
-    return _read_tiff(p, position, axes)
+    if suffix in TIFF_SUFFIXES or magic.startswith(_TIFF_MAGIC):
+        return _read_tiff(p, position, axes)
+    raise _unsupported(p, suffix)
+
+
+def _magic(p: Path) -> bytes:
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(8)
+    except OSError as e:
+        raise InputError(p, f"cannot read file ({e.strerror or e})") from None
+
+
+def _unsupported(p: Path, suffix: str) -> InputError:
+    if suffix in VENDOR_FORMATS:
+        what, hint = f"{VENDOR_FORMATS[suffix]} ({suffix})", f"; {CONVERT_HINT}"
+    else:
+        what, hint = repr(suffix or p.name), ""
+    return InputError(p, f"unsupported file type {what} ({SUPPORTED_TEXT}){hint}")
 
 
 def list_frame_files(folder: Path) -> list[Path]:
@@ -111,61 +170,226 @@ def list_frame_files(folder: Path) -> list[Path]:
 
 
 # -- TIFF ---------------------------------------------------------------------------------
+class _Collect(logging.Handler):
+    """Keeps the messages tifffile logs in one thread (instead of printing them on stderr)."""
+
+    def __init__(self, thread: int):
+        super().__init__(logging.DEBUG)
+        self.thread = thread
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextlib.contextmanager
+def _tifffile_messages() -> Iterator[list[str]]:
+    """Collect what tifffile logs while a file is opened in this thread.
+
+    tifffile reports cut page lists, metadata it cannot use and pages it fills with zeros only
+    as log messages; :func:`_read_tiff` turns them into an error or a note.
+    """
+    import threading
+
+    log = logging.getLogger("tifffile")
+    handler = _Collect(threading.get_ident())
+    log.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        log.removeHandler(handler)
+
+
 def _open_tiff(p: Path) -> tifffile.TiffFile:
     try:
         return tifffile.TiffFile(p)
     except tifffile.TiffFileError as e:
         raise InputError(p, f"not a readable TIFF file ({e})") from None
+    except MemoryError:
+        raise InputError(p, "not a readable TIFF file (its header is damaged)") from None
     except (OSError, ValueError, struct.error) as e:
         raise InputError(p, f"cannot read file ({e.__class__.__name__}: {e})") from None
+    except Exception as e:  # a damaged header can make the parser fail in many ways
+        raise InputError(p, f"not a readable TIFF file ({e.__class__.__name__}: {e})") from None
 
 
 def _read_tiff(p: Path, position: int, axes: str | None) -> Stack:
-    tif = _open_tiff(p)
-    try:
-        series_list = tif.series
-        if not series_list:
-            raise InputError(p, "TIFF contains no image data")
-        if not 0 <= position < len(series_list):
-            raise InputError(p, f"position {position} does not exist (file has {len(series_list)})")
-        series = series_list[position]
-        _check_not_truncated(p, series)
-        array = _lazy_series(tif, series, p)
-        meta = _metadata(tif, series, position)
-        names = meta.pop("channel_names")
-        stored_axes = series.axes
-        data, note = _canonical(array, stored_axes, axes, p)
-        n_ch = data.shape[1]
-        if not names or len(names) != n_ch:
-            names = _rgb_names(stored_axes, n_ch) or default_channel_names(n_ch)
-        return Stack(
-            data=data,
-            channel_names=tuple(str(n) for n in names),
-            path=p,
-            position=position,
-            n_positions=len(series_list),
-            source_axes=stored_axes,
-            axes_note=note,
-            **meta,
-        )
-    except InputError:
-        tif.close()
-        raise
-    except (ValueError, OSError, IndexError, KeyError) as e:
-        tif.close()
-        raise InputError(p, f"cannot read image data ({e})") from None
+    with _tifffile_messages() as messages:
+        tif = _open_tiff(p)
+        try:
+            return _tiff_stack(tif, p, position, axes, messages)
+        except InputError:
+            tif.close()
+            raise
+        except MemoryError:
+            tif.close()
+            raise InputError(p, "cannot read image data (its header is damaged)") from None
+        except Exception as e:  # damaged files make tifffile fail in many ways
+            tif.close()
+            raise InputError(p, f"cannot read image data ({e.__class__.__name__}: {e})") from None
 
 
-def _check_not_truncated(p: Path, series: Any) -> None:
+def _tiff_stack(
+    tif: tifffile.TiffFile, p: Path, position: int, axes: str | None, messages: list[str]
+) -> Stack:
     size = p.stat().st_size
+    series_list = tif.series
+    _check_damage(p, size, messages)
+    if not series_list:
+        raise InputError(p, "TIFF contains no image data")
+    if not 0 <= position < len(series_list):
+        raise InputError(p, f"position {position} does not exist (file has {len(series_list)})")
+    series = series_list[position]
+    _check_damage(p, size, messages)
+    _check_metadata_matches(p, tif, series, messages)
+    _check_pages(p, series, size)
+    array = _lazy_series(tif, series, p)
+    try:
+        meta = _metadata(tif, series, position)
+    except Exception as e:  # unreadable calibration never blocks the pixels
+        meta = dict.fromkeys(_META_KEYS)
+        messages.append(f"physical metadata ignored ({e.__class__.__name__}: {e})")
+    names = meta.pop("channel_names")
+    stored_axes = series.axes
+    data, note = _canonical(array, stored_axes, axes, p)
+    check_frame_fits_in_memory(p, data.shape[1:], data.dtype)
+    n_ch = data.shape[1]
+    if not names or len(names) != n_ch:
+        names = _rgb_names(stored_axes, n_ch) or default_channel_names(n_ch)
+    return Stack(
+        data=data,
+        channel_names=tuple(str(n) for n in names),
+        path=p,
+        position=position,
+        n_positions=len(series_list),
+        source_axes=stored_axes,
+        axes_note=_join_notes(note, messages),
+        **meta,
+    )
+
+
+def _plain(message: str) -> str:
+    """A tifffile log message without its leading ``<tifffile.TiffPage 0 @8>`` object names."""
+    return _TIFFFILE_NAMES.sub("", message)
+
+
+_TIFFFILE_NAMES = re.compile(r"^(<[^>]*>\s*)+")
+
+
+def _join_notes(note: str, messages: list[str], limit: int = 3) -> str:
+    """The axes note plus what tifffile said about the file (tifffile's own object names cut)."""
+    said = []
+    for m in messages:
+        text = _plain(m)
+        if text and text not in said:
+            said.append(text)
+    if not said:
+        return note
+    extra = "file notes: " + "; ".join(said[:limit]) + (" …" if len(said) > limit else "")
+    return f"{note}; {extra}" if note else extra
+
+
+def _check_damage(p: Path, size: int, messages: list[str]) -> None:
+    """Refuse files whose page list or tags point past their end: pages would be lost."""
+    for text in messages:
+        if not re.search(r"invalid (page |value |tag value )?offset|invalid offset to page", text):
+            continue
+        offsets = [int(n) for n in re.findall(r"offset (\d+)", text)]
+        if "offset to page" in text or any(n >= size for n in offsets):
+            raise InputError(
+                p,
+                "file is truncated (its pages or metadata point past the end of the file, "
+                f"{size} bytes)",
+            )
+        raise InputError(p, f"file is damaged ({_plain(text)})")
+
+
+def _looks_like_ome(description: str | None) -> bool:
+    head = (description or "")[:4096]
+    return head.lstrip().startswith("<?xml") and "<OME" in head
+
+
+def _check_metadata_matches(p: Path, tif: tifffile.TiffFile, series: Any, messages: list[str]):
+    """Refuse OME metadata that would make tifffile invent pixels or mix up the axes."""
+    kind = getattr(series, "kind", "")
     pages = series.pages
-    if not len(pages) or pages[-1] is None:
+    if kind == "ome":
+        missing = sum(1 for pg in pages if pg is None)
+        if missing:
+            raise InputError(
+                p,
+                f"the OME metadata describes {len(pages)} image planes "
+                f"({series.axes} {tuple(series.shape)}) but {missing} of them are not in the "
+                "file; the file is incomplete or its metadata is wrong",
+            )
         return
-    last = pages[-1]
-    offsets = getattr(last, "dataoffsets", ()) or ()
-    counts = getattr(last, "databytecounts", ()) or ()
-    if offsets and counts and max(o + c for o, c in zip(offsets, counts, strict=False)) > size:
-        raise InputError(p, "file is truncated (image data ends past the end of the file)")
+    first = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
+    if _looks_like_ome(getattr(first, "description", None)) and len(pages) > 1:
+        said = [m for m in messages if "OME" in m]
+        why = f" ({_plain(said[-1])})" if said else ""
+        raise InputError(
+            p,
+            "the OME-XML metadata cannot be read or does not match the image pages"
+            f"{why}; channels, z-planes and time points cannot be told apart",
+        )
+
+
+def _check_pages(p: Path, series: Any, size: int) -> None:
+    """Decodable, complete and sanely sized pages (the first and last of the series).
+
+    Inspects page headers only (no pixel is read): an unknown compression is refused now, not
+    half-way through an analysis, and a header claiming more pixels than the file or the
+    memory can hold is refused before anything is allocated.
+    """
+    if series.dtype is None:
+        raise InputError(p, "pixel type is not supported (unusual bits per sample or format)")
+    pages = series.pages
+    n = len(pages)
+    for i in sorted({0, n - 1} if n else set()):
+        page = pages[i]
+        if page is None:
+            continue
+        key = getattr(page, "keyframe", None) or page
+        comp = int(key.compression)
+        if comp != 1 and comp not in tifffile.TIFF.DECOMPRESSORS:
+            try:
+                name = tifffile.COMPRESSION(comp).name
+            except ValueError:
+                name = "an unknown method"
+            raise InputError(
+                p,
+                f"image data is compressed with {name} (TIFF compression {comp}), which "
+                "pgpviewer cannot decode; save it uncompressed or with LZW/zlib compression",
+            )
+        pred = int(key.predictor)
+        if (
+            pred != 1
+            and pred not in tifffile.TIFF.UNPREDICTORS
+            and comp not in tifffile.TIFF.IMAGE_COMPRESSIONS
+        ):
+            raise InputError(p, f"image data uses an unsupported TIFF predictor ({pred})")
+        check_frame_fits_in_memory(p, key.shape, key.dtype or np.uint8, what="one image plane")
+        offsets = tuple(getattr(page, "dataoffsets", ()) or ())
+        counts = tuple(getattr(page, "databytecounts", ()) or ())
+        if offsets and counts and max(o + c for o, c in zip(offsets, counts, strict=False)) > size:
+            raise InputError(p, "file is truncated (image data ends past the end of the file)")
+        segments = math.prod(getattr(key, "chunked", ()) or (1,))
+        if len(offsets) < segments:  # tifffile would fill the missing strips/tiles with zeros
+            what = "tiles" if getattr(key, "is_tiled", False) else "strips"
+            raise InputError(
+                p,
+                f"file is damaged: page {i} holds {len(offsets)} of its {segments} {what} "
+                f"({'×'.join(map(str, key.shape))} pixels)",
+            )
+        if comp == 1 and key.dtype is not None and key.bitspersample == 8 * key.dtype.itemsize:
+            need = math.prod(key.shape) * key.dtype.itemsize
+            if counts and sum(counts) < need:
+                raise InputError(
+                    p,
+                    f"file is damaged: page {i} claims {'×'.join(map(str, key.shape))} pixels "
+                    f"({human_bytes(need)}) but holds {human_bytes(sum(counts))} of data",
+                )
 
 
 def _lazy_series(tif: tifffile.TiffFile, series: Any, p: Path) -> Any:
@@ -178,6 +402,9 @@ def _lazy_series(tif: tifffile.TiffFile, series: Any, p: Path) -> Any:
     if math.prod(shape) == 0:
         raise InputError(p, f"image has an empty dimension {shape}")
     if series.dataoffset is not None:  # uncompressed and contiguous: memory-map it
+        end = series.dataoffset + math.prod(shape) * np.dtype(series.dtype).itemsize
+        if end > p.stat().st_size:  # a memmap past the end of the file would crash on read
+            raise InputError(p, "file is truncated (image data ends past the end of the file)")
         return np.memmap(
             p, dtype=series.dtype, mode="r", offset=series.dataoffset, shape=shape, order="C"
         )
@@ -347,21 +574,45 @@ def _ome_metadata(xml: str, position: int) -> dict:
 
 # -- sequences and other formats ----------------------------------------------------------
 def _read_sequence(files: list[Path], source: Path, axes: str | None) -> Stack:
+    with _tifffile_messages() as messages:
+        try:
+            return _sequence_stack(files, source, axes, messages)
+        except InputError:
+            raise
+        except MemoryError:
+            raise InputError(source, "cannot read the frames (a header is damaged)") from None
+        except Exception as e:  # damaged files make tifffile fail in many ways
+            raise InputError(
+                source, f"cannot read the frames ({e.__class__.__name__}: {e})"
+            ) from None
+
+
+def _sequence_stack(
+    files: list[Path], source: Path, axes: str | None, messages: list[str]
+) -> Stack:
     import dask.array as da
     import zarr
 
     first_meta: dict[str, Any] = {}
     page_axes, page_shape, dtype = "", (), None
     for i, f in enumerate(files):
-        if f.stat().st_size == 0:
+        size = f.stat().st_size
+        if size == 0:
             raise InputError(f, "file is empty")
         with _open_tiff(f) as tif:
-            if not tif.series:
+            series_list = tif.series
+            _check_damage(f, size, messages)
+            if not series_list:
                 raise InputError(f, "TIFF contains no image data")
-            series = tif.series[0]
+            series = series_list[0]
+            _check_pages(f, series, size)
+            messages.clear()
             if i == 0:
                 page_axes, page_shape, dtype = series.axes, tuple(series.shape), series.dtype
-                first_meta = _metadata(tif, series, 0)
+                try:
+                    first_meta = _metadata(tif, series, 0)
+                except Exception:  # unreadable calibration never blocks the pixels
+                    first_meta = dict.fromkeys(_META_KEYS)
             elif tuple(series.shape) != page_shape or series.dtype != dtype:
                 raise InputError(
                     source,
@@ -378,6 +629,7 @@ def _read_sequence(files: list[Path], source: Path, axes: str | None) -> Stack:
     arr = arr.reshape((len(files), *page_shape))
     stored = "T" + page_axes if "T" not in page_axes else "Q" + page_axes
     data, note = _canonical(arr, stored, axes, source)
+    check_frame_fits_in_memory(source, data.shape[1:], data.dtype)
     names = first_meta.pop("channel_names")
     n_ch = data.shape[1]
     if not names or len(names) != n_ch:

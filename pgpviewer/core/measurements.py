@@ -38,7 +38,6 @@ Definitions (see also ``../shared/spec/SCIENCE.md``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -47,7 +46,7 @@ import pandas as pd
 from scipy import ndimage as ndi
 
 from pgpviewer.core.params import MeasurementParams
-from pgpviewer.core.roles import channel_column_name
+from pgpviewer.core.roles import channel_columns
 
 # Roles whose per-cell signal goes into the pass-1 feature table (used for classification).
 SIGNAL_ROLES = ("donor", "recipient", "pgp")
@@ -449,45 +448,6 @@ def label_contacts(labels: np.ndarray, gap_px: int = 0) -> pd.DataFrame:
     return pd.DataFrame(
         {"label_a": uniq // base, "label_b": uniq % base, "border_px": counts.astype(np.int64)}
     )
-
-
-def channel_columns(channel_names: Sequence[str]) -> list[str]:
-    """Column stems for channels: :func:`~pgpviewer.core.roles.channel_column_name`, made unique.
-
-    Names that collide get ``_1``, ``_2``… in channel order (and an empty name becomes
-    ``channel_<index>``).
-
-    Examples
-    --------
-    >>> channel_columns(["Hoechst", "P-gp", "P gp"])
-    ['hoechst', 'p_gp_1', 'p_gp_2']
-    """
-    stems = []
-    for i, name in enumerate(channel_names):
-        stem = channel_column_name(name)
-        if not re.search(r"[0-9a-z]", stem):
-            stem = f"channel_{i}"
-        stems.append(stem)
-    counts: dict[str, int] = {}
-    for s in stems:
-        counts[s] = counts.get(s, 0) + 1
-    out: list[str] = []
-    taken = {s for s in stems if counts[s] == 1}
-    seen: dict[str, int] = {}
-    for s in stems:
-        if counts[s] == 1:
-            out.append(s)
-            continue
-        k = seen.get(s, 0)
-        while True:
-            k += 1
-            cand = f"{s}_{k}"
-            if cand not in taken:
-                break
-        seen[s] = k
-        taken.add(cand)
-        out.append(cand)
-    return out
 
 
 def _base_table(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, dict]:

@@ -14,10 +14,7 @@ Two passes over the frames, each frame independent so they run in parallel:
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,18 +25,14 @@ import pandas as pd
 from pgpviewer.core.classification import classify_cells
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.events import detect_events
+from pgpviewer.core.frames import FrameRunner, default_workers
 from pgpviewer.core.gate import GateResult, calibrate_gate
-from pgpviewer.core.measurements import frame_features, measure_cells
+from pgpviewer.core.labelstore import label_store as make_label_store
 from pgpviewer.core.params import AnalysisParams
 from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
-from pgpviewer.core.puncta import detect_puncta
-from pgpviewer.core.segmentation import segment_cells
 from pgpviewer.core.stack import Stack
 from pgpviewer.core.tracking import track_cells
 from pgpviewer.core.uptake import uptake_summary
-
-# Label stacks larger than this are kept in a memory-mapped temporary file, not in RAM.
-IN_MEMORY_LABELS_MAX_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -79,66 +72,6 @@ class PipelineResult:
     contacts: pd.DataFrame
     frames: tuple[int, int] = (0, 0)
     notes: list[str] = field(default_factory=list)
-
-
-def default_workers() -> int:
-    """Worker threads for per-frame work: every core the process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def map_frames(
-    fn: Callable[[int], Any],
-    frames: Iterable[int],
-    *,
-    workers: int,
-    progress: Progress,
-    message: str,
-) -> Iterator[Any]:
-    """Apply ``fn`` to frames in parallel, yielding results in frame order.
-
-    At most ``2 × workers`` frames are in flight, so memory does not grow with the movie.
-    """
-    frames = list(frames)
-    n = max(len(frames), 1)
-    if workers <= 1:
-        for i, t in enumerate(frames):
-            progress(i / n, f"{message} {i + 1}/{len(frames)}")
-            yield fn(t)
-        progress(1.0, message)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pgpviewer") as pool:
-        pending: list = []
-        it = iter(frames)
-        done = 0
-        for t in it:
-            pending.append(pool.submit(fn, t))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            result = pending.pop(0).result()
-            done += 1
-            progress(done / n, f"{message} {done}/{len(frames)}")
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.submit(fn, nxt))
-            yield result
-
-
-def _label_store(n: int, shape_yx: tuple[int, int], workdir: Path | None) -> Any:
-    nbytes = n * shape_yx[0] * shape_yx[1] * 4
-    if nbytes <= IN_MEMORY_LABELS_MAX_BYTES:
-        return np.zeros((n, *shape_yx), np.int32)
-    folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pgpviewer-labels-"))
-    return np.lib.format.open_memmap(
-        folder / "labels.npy", mode="w+", dtype=np.int32, shape=(n, *shape_yx)
-    )
-
-
-def _role_images(image: np.ndarray, roles: Mapping[str, int]) -> dict[str, np.ndarray]:
-    return {role: image[idx] for role, idx in roles.items()}
 
 
 def check_roles(stack: Stack, roles: Mapping[str, int]) -> dict[str, int]:
@@ -206,37 +139,21 @@ def run_pipeline(
     offset = stack.frame_offset
     n = stack.n_frames
 
-    label_store = labels if labels is not None else _label_store(n, stack.shape_yx, workdir)
+    label_store = labels if labels is not None else make_label_store(n, stack.shape_yx, workdir)
     if labels is not None and tuple(label_store.shape) != (n, *stack.shape_yx):
         raise InputError(stack.path, f"labels shape {label_store.shape} does not match the stack")
 
-    features, contacts = _segment_pass(
-        stack,
-        roles,
-        params,
-        label_store,
-        segment=labels is None,
-        workers=workers,
-        progress=prog.sub(0.0, 0.5),
-        offset=offset,
-    )
-    prog.sub(0.5, 0.55)(0.0, "tracking cells")
-    links = track_cells(features, params.tracking)
-    features = features.merge(links, on=["frame", "label"], how="left")
-    populations = classify_cells(features, roles, params.classification)
-    features = features.merge(populations, on="track_id", how="left")
-    features["population"] = features["population"].fillna("unknown")
-
-    cells, puncta = _measure_pass(
-        stack,
-        roles,
-        params,
-        label_store,
-        features,
-        workers=workers,
-        progress=prog.sub(0.55, 0.9),
-        offset=offset,
-    )
+    with FrameRunner(stack, roles, params, workers) as runner:
+        features, contacts = _segment_pass(
+            runner, label_store, segment=labels is None, progress=prog.sub(0.0, 0.5)
+        )
+        prog.sub(0.5, 0.55)(0.0, "tracking cells")
+        links = track_cells(features, params.tracking)
+        features = features.merge(links, on=["frame", "label"], how="left")
+        populations = classify_cells(features, roles, params.classification)
+        features = features.merge(populations, on="track_id", how="left")
+        features["population"] = features["population"].fillna("unknown")
+        cells, puncta = _measure_pass(runner, label_store, features, progress=prog.sub(0.55, 0.9))
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(cells, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
     cells["pgp_positive"] = cells["pgp_score"] > gate.value
@@ -271,64 +188,35 @@ def run_pipeline(
     )
 
 
-def _segment_pass(stack, roles, params, label_store, *, segment, workers, progress, offset):
-    def one(t: int):
-        image = stack.projected_frame(t, params.z_projection)
+def _segment_pass(runner, label_store, *, segment, progress):
+    n = runner.stack.n_frames
+    items = ((t, () if segment else (np.asarray(label_store[t]),)) for t in range(n))
+    feats, conts = [], []
+    for t, seg in enumerate(
+        runner.map("segment", items, progress=progress, message="segmenting frame", total=n)
+    ):
         if segment:
-            lab = segment_cells(_role_images(image, roles), params.segmentation)
-            label_store[t] = lab
-        else:
-            lab = np.asarray(label_store[t], dtype=np.int32)
-        feats, cont = frame_features(image, lab, roles, params.measurement)
-        feats.insert(0, "frame", t + offset)
-        cont.insert(0, "frame", t + offset)
-        return feats, cont
-
-    parts = list(
-        map_frames(
-            one,
-            range(stack.n_frames),
-            workers=workers,
-            progress=progress,
-            message="segmenting frame",
-        )
-    )
-    features = pd.concat([p[0] for p in parts], ignore_index=True)
-    contacts = pd.concat([p[1] for p in parts], ignore_index=True)
-    return features, contacts
+            label_store[t] = seg.labels
+        feats.append(seg.features)
+        conts.append(seg.contacts)
+    return pd.concat(feats, ignore_index=True), pd.concat(conts, ignore_index=True)
 
 
-def _measure_pass(stack, roles, params, label_store, features, *, workers, progress, offset):
+def _measure_pass(runner, label_store, features, *, progress):
+    stack = runner.stack
     by_frame = {f: g for f, g in features.groupby("frame", sort=True)}
-    names = stack.channel_names
+    empty = features.iloc[0:0]
 
-    def one(t: int):
-        frame = t + offset
-        image = stack.projected_frame(t, params.z_projection)
-        lab = np.asarray(label_store[t], dtype=np.int32)
-        feats = by_frame.get(frame, features.iloc[0:0])
-        pops = dict(zip(feats["label"], feats["population"], strict=True))
-        tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
-        spots = (
-            detect_puncta(image[roles["pgp"]], lab, params.puncta)
-            if "pgp" in roles and params.puncta.enabled
-            else None
-        )
-        table = measure_cells(image, lab, names, roles, pops, spots, params.measurement)
-        table.insert(0, "frame", frame)
-        table["track_id"] = table["label"].map(tracks)
-        table["population"] = table["label"].map(pops).fillna("unknown")
-        if spots is not None:
-            spots = spots.assign(frame=frame)
-        return table, spots
+    def items():
+        for t in range(stack.n_frames):
+            feats = by_frame.get(t + stack.frame_offset, empty)
+            pops = dict(zip(feats["label"], feats["population"], strict=True))
+            tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
+            yield t, (np.asarray(label_store[t]), pops, tracks)
 
     parts = list(
-        map_frames(
-            one,
-            range(stack.n_frames),
-            workers=workers,
-            progress=progress,
-            message="measuring frame",
+        runner.map(
+            "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
         )
     )
     cells = pd.concat([p[0] for p in parts], ignore_index=True)
@@ -336,7 +224,7 @@ def _measure_pass(stack, roles, params, label_store, features, *, workers, progr
     puncta = (
         pd.concat(spot_tables, ignore_index=True)
         if spot_tables
-        else pd.DataFrame(columns=["frame", "y", "x", "label"])
+        else pd.DataFrame(columns=["y", "x", "amplitude", "snr", "label", "frame"])
     )
     parents = features[["frame", "label", "parent_track_id"]]
     cells = cells.merge(parents, on=["frame", "label"], how="left")

@@ -105,3 +105,42 @@ def channel_column_name(name: str) -> str:
     'p_gp_egfp'
     """
     return re.sub(r"[^0-9a-z]", "_", str(name).lower())
+
+
+def channel_columns(channel_names: Sequence[str]) -> list[str]:
+    """Column stems for channels: :func:`~pgpviewer.core.roles.channel_column_name`, made unique.
+
+    Names that collide get ``_1``, ``_2``… in channel order (and an empty name becomes
+    ``channel_<index>``).
+
+    Examples
+    --------
+    >>> channel_columns(["Hoechst", "P-gp", "P gp"])
+    ['hoechst', 'p_gp_1', 'p_gp_2']
+    """
+    stems = []
+    for i, name in enumerate(channel_names):
+        stem = channel_column_name(name)
+        if not re.search(r"[0-9a-z]", stem):
+            stem = f"channel_{i}"
+        stems.append(stem)
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    out: list[str] = []
+    taken = {s for s in stems if counts[s] == 1}
+    seen: dict[str, int] = {}
+    for s in stems:
+        if counts[s] == 1:
+            out.append(s)
+            continue
+        k = seen.get(s, 0)
+        while True:
+            k += 1
+            cand = f"{s}_{k}"
+            if cand not in taken:
+                break
+        seen[s] = k
+        taken.add(cand)
+        out.append(cand)
+    return out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pgpviewer.core.errors import InputError
 
 CANONICAL_AXES = "TCZYX"
 
@@ -87,7 +90,7 @@ class Stack:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     @property
     def frame_nbytes(self) -> int:
@@ -100,13 +103,44 @@ class Stack:
 
     # -- reading -------------------------------------------------------------------------
     def frame(self, t: int) -> np.ndarray:
-        """Read frame ``t`` as a numpy array of shape (C, Z, Y, X)."""
+        """Read frame ``t`` as a numpy array of shape (C, Z, Y, X).
+
+        Raises
+        ------
+        InputError
+            The pixels cannot be read or decoded (a damaged file, not enough memory), or a
+            floating-point frame holds NaN or infinite values: they are refused, not guessed
+            (the message names the file frame; replace them, e.g. with 0, before analysis).
+        """
         if not -self.n_frames <= t < self.n_frames:
             raise IndexError(f"frame {t} out of range for {self.n_frames} frames")
-        block = self.data[t]
-        if hasattr(block, "compute"):
-            return np.asarray(block.compute(scheduler="synchronous"))
-        return np.array(block)  # a copy: reads the pages now, detached from any memory map
+        index = (t % self.n_frames) + self.frame_offset
+        try:
+            block = self.data[t]
+            if hasattr(block, "compute"):
+                out = np.asarray(block.compute(scheduler="synchronous"))
+            else:
+                out = np.array(block)  # a copy: reads the pages now, detached from a memory map
+        except InputError:
+            raise
+        except MemoryError:
+            raise InputError(
+                self.path, f"cannot read frame {index}: not enough memory "
+                f"({self.frame_nbytes / 2**20:.1f} MiB needed)"
+            ) from None
+        except Exception as e:  # decoders raise many types for damaged data
+            raise InputError(
+                self.path, f"cannot read frame {index}: {e.__class__.__name__}: {e}"
+            ) from None
+        if out.dtype.kind in "fc":
+            bad = out.size - int(np.count_nonzero(np.isfinite(out)))
+            if bad:
+                raise InputError(
+                    self.path,
+                    f"frame {index} has {bad} NaN or infinite pixel value(s); pgpviewer needs "
+                    "finite intensities (replace them, e.g. with 0, before the analysis)",
+                )
+        return out
 
     def projected_frame(self, t: int, projection: str = "max") -> np.ndarray:
         """Read frame ``t`` and project z: shape (C, Y, X).
