@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="frames analysed in parallel (default: all cores)",
     )
+    p.add_argument(
+        "--export-tracks",
+        action="store_true",
+        help="also write the tracks for TrackMate (Fiji): trackmate.xml, trackmate_spots.csv",
+    )
 
     p = sub.add_parser("info", help="describe an image file")
     p.add_argument("file", metavar="FILE")
@@ -257,6 +262,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         progress=bar,
         log=lambda msg: print(msg, file=sys.stderr),
     )
+    if args.export_tracks:
+        from pgpviewer.core.trackmate import export_trackmate
+
+        export_trackmate(result, args.out)
     from pgpviewer.report import write_report
 
     try:

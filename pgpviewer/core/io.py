@@ -138,6 +138,10 @@ def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) 
     if p.stat().st_size == 0:
         raise InputError(p, "file is empty")
     if suffix in VENDOR_FORMATS:
+        from pgpviewer.core.vendor import VENDOR_LIBRARIES, read_vendor
+
+        if suffix in VENDOR_LIBRARIES:
+            return read_vendor(p, position)
         raise _unsupported(p, suffix)
     magic = _magic(p)
     if suffix in OTHER_IMAGE_SUFFIXES or magic.startswith(_OTHER_MAGIC):

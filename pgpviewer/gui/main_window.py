@@ -130,6 +130,9 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_menus()
         self._connect()
+        from pgpviewer.gui.review import ReviewController
+
+        self.review = ReviewController(self)
         self._restore_layout()
         self.file_panel.set_recent_folders(self.settings.recent_folders)
         ok, why = preview_available()
@@ -809,6 +812,7 @@ class MainWindow(QMainWindow):
         for job in list(self._jobs):
             job.cancel()
         QThreadPool.globalInstance().waitForDone(3000)
+        self.viewer.close_viewer()
         super().closeEvent(event)
 
 

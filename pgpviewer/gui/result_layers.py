@@ -306,6 +306,41 @@ def build_result_layers(result: Any, scale=(1.0, 1.0, 1.0)) -> list[LayerSpec]:
     return specs
 
 
+def add_result_layers(
+    viewer: Any,
+    specs: list[LayerSpec] | tuple[LayerSpec, ...],
+    *,
+    units: Any = None,
+    visible: dict[str, bool] | None = None,
+) -> list[Any]:
+    """Replace the result layers of a napari viewer (or ``ViewerModel``) by ``specs``.
+
+    Used by the desktop app's viewer and by the napari plugin widget. ``units`` (per axis)
+    is given to layers that have none; ``visible`` keeps the user's show/hide choice.
+    Runs on the GUI thread; the specs were built in a worker.
+    """
+    for name in RESULT_LAYER_NAMES:
+        if name in viewer.layers:
+            viewer.layers.remove(viewer.layers[name])
+    adders = {
+        "labels": viewer.add_labels,
+        "tracks": viewer.add_tracks,
+        "points": viewer.add_points,
+    }
+    added = []
+    for spec in specs:
+        kwargs = dict(spec.kwargs)
+        if units is not None:
+            kwargs.setdefault("units", units)
+        if visible is not None and spec.name in visible:
+            kwargs["visible"] = visible[spec.name]
+        layer = adders[spec.kind](spec.data, name=spec.name, **kwargs)
+        if spec.kind == "labels":
+            layer.contour = 2
+        added.append(layer)
+    return added
+
+
 @dataclass
 class UptakeData:
     """What the uptake dock plots and lists (small tables)."""

@@ -26,7 +26,7 @@ from pgpviewer.gui.display import (
     colormap_for,
     display_geometry,
 )
-from pgpviewer.gui.result_layers import RESULT_LAYER_NAMES, LayerSpec
+from pgpviewer.gui.result_layers import RESULT_LAYER_NAMES, LayerSpec, add_result_layers
 
 PREVIEW_CELLS = "preview: cells"
 PREVIEW_PUNCTA = "preview: puncta"
@@ -62,6 +62,12 @@ class ViewerPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.qt_viewer)
+
+    def close_viewer(self) -> None:
+        """Release the canvas and layers (napari's own clean-up); call when the window closes."""
+        self.model.layers.clear()
+        self.qt_viewer.close()
+        self.qt_viewer.deleteLater()
 
     # -- docks napari provides -----------------------------------------------------------
     @property
@@ -134,23 +140,8 @@ class ViewerPanel(QWidget):
         self, specs: Sequence[LayerSpec], visible: Mapping[str, bool] | None = None
     ) -> list[Any]:
         """Replace the result layers; ``visible`` keeps the user's show/hide choice."""
-        self.clear_results()
-        added = []
-        for spec in specs:
-            kwargs = dict(spec.kwargs)
-            if self.geometry is not None:
-                kwargs.setdefault("units", self.geometry.units)
-            if visible is not None and spec.name in visible:
-                kwargs["visible"] = visible[spec.name]
-            adder = {
-                "labels": self.model.add_labels,
-                "tracks": self.model.add_tracks,
-                "points": self.model.add_points,
-            }[spec.kind]
-            layer = adder(spec.data, name=spec.name, **kwargs)
-            if spec.kind == "labels":
-                layer.contour = 2
-            added.append(layer)
+        units = self.geometry.units if self.geometry is not None else None
+        added = add_result_layers(self.model, list(specs), units=units, visible=visible)
         # keep the preview (if any) on top
         for name in (PREVIEW_CELLS, PREVIEW_PUNCTA):
             if name in self.model.layers:
