@@ -28,6 +28,10 @@ GUI_MODULES = (
         "pgpviewer.core.pipeline",
         "pgpviewer.core.export",
         "pgpviewer.core.synthetic",
+        "pgpviewer.core.vendor",
+        "pgpviewer.core.trackmate",
+        "pgpviewer.batch",
+        "pgpviewer.report",
     ],
 )
 def test_import_loads_no_gui(module):
