@@ -99,7 +99,7 @@ def main() -> None:
     (RESULTS / "bench_read.json").write_text(json.dumps(result, indent=2))
     print(f"{'measure':<28}{'value':>14}")
     print(f"{'file size':<28}{result['file_gb']:>11.2f} GB")
-    print(f"{'caches dropped':<28}{str(cold):>14}")
+    print(f"{'caches dropped':<28}{cold!s:>14}")
     print(f"{'raw disk (dd)':<28}{result['raw_dd_mb_s']:>9.0f} MB/s")
     print(f"{'read_stack frame by frame':<28}{result['read_stack_mb_s']:>9.0f} MB/s")
     print(f"{'ratio':<28}{result['ratio']:>13.0%}")
