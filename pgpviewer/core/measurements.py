@@ -247,13 +247,13 @@ def pixel_noise_sd(image: np.ndarray) -> float:
         return float("nan")
     step = max(1, int(np.sqrt(img.size / (4 * _BG_MAX_SAMPLES))))
     sub = img[::step]
-    d = (sub[:, 1:] - sub[:, :-1]).ravel().astype(np.float64)
+    d = (sub[:, 1:] - sub[:, :-1]).ravel()
     d -= np.median(d)
-    mad_sd = _MAD_TO_SD * np.median(np.abs(d))
+    mad_sd = _MAD_TO_SD * float(np.median(np.abs(d)))
     cut = 3.0 * max(mad_sd, 1.0 if np.issubdtype(np.asarray(image).dtype, np.integer) else 0.0)
     if cut <= 0:
         return 0.0
-    inside = d[np.abs(d) <= cut]
+    inside = d[np.abs(d) <= cut].astype(np.float64)
     rms = np.sqrt(np.mean(inside**2)) if inside.size else 0.0
     # a Gaussian truncated at ±3 SD keeps 97.3 % of its variance (less truncation when the cut
     # was widened for integer data; the correction is then slightly conservative)
@@ -264,6 +264,9 @@ def label_percentile(
     values: np.ndarray, labels: np.ndarray, q: float, n: int | None = None
 ) -> np.ndarray:
     """Per-label percentile (nearest rank) of ``values`` over each label's pixels.
+
+    Computed on the values rounded to float32 (one sort of label and value packed into one
+    integer key; see :func:`pgpviewer.core.kernels.label_percentiles`).
 
     Parameters
     ----------
@@ -286,26 +289,9 @@ def label_percentile(
     >>> label_percentile(v, lab, 50).tolist()
     [nan, 2.0, 9.0]
     """
-    flat = np.asarray(labels).ravel()
-    n = int(flat.max(initial=0)) if n is None else int(n)
-    out = np.full(n + 1, np.nan)
-    idx = np.flatnonzero(flat)
-    if idx.size == 0:
-        return out
-    lab = flat[idx]
-    val = np.asarray(values, dtype=np.float64).ravel()[idx]
-    lo, hi = np.nanmin(val), np.nanmax(val)
-    span = hi - lo
-    # one sort on label + value scaled into [0, 0.5): faster than a two-key lexsort
-    key = lab + (0.5 * (val - lo) / span if span > 0 else 0.0)
-    order = np.argsort(key)  # ties are equal values: their order does not matter
-    counts = np.bincount(lab, minlength=n + 1)[: n + 1]
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    have = counts > 0
-    have[0] = False
-    k = starts[have] + np.floor(q / 100.0 * (counts[have] - 1)).astype(np.int64)
-    out[have] = val[order[k]]
-    return out
+    from pgpviewer.core.kernels import label_percentiles
+
+    return label_percentiles(values, labels, [q], n)[0]
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:

@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
-from skimage.feature import peak_local_max
 
+from pgpviewer.core.kernels import block_median, peak_local_max_fast
 from pgpviewer.core.measurements import label_percentile, shift_max
 from pgpviewer.core.params import PunctaParams
 
@@ -135,7 +135,7 @@ def noise_map(image: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> np.ndarray:
     flat = d[:, :-1].ravel() if nx > 1 else d.ravel()
     step = max(1, flat.size // 262144)
     sample = flat[::step]
-    whole = _MAD_TO_SD * float(np.median(np.abs(sample - np.median(sample))))
+    whole = _MAD_TO_SD * float(block_median(np.abs(sample - block_median(sample))))
     floor = 0.5 * whole
     if raw.dtype.kind in "iub":
         floor = max(floor, 0.3)
@@ -145,8 +145,8 @@ def noise_map(image: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> np.ndarray:
     pad = np.pad(d, ((0, by * b - ny), (0, bx * b - nx)), mode="reflect" if min(ny, nx) > 1
                  else "edge")
     blocks = pad.reshape(by, b, bx, b).transpose(0, 2, 1, 3).reshape(by, bx, b * b)
-    med = np.median(blocks, axis=2, keepdims=True)
-    mad = np.median(np.abs(blocks - med), axis=2) * _MAD_TO_SD
+    med = block_median(blocks)[..., None]
+    mad = block_median(np.abs(blocks - med)) * _MAD_TO_SD
     mad = np.maximum(mad, floor).astype(np.float32)
     full = np.repeat(np.repeat(mad, b, axis=0), b, axis=1)
     return full[:ny, :nx]
@@ -160,8 +160,8 @@ def response_noise_map(resp: np.ndarray, block_px: int = NOISE_BLOCK_PX) -> np.n
     pad = np.pad(resp, ((0, by * b - ny), (0, bx * b - nx)), mode="reflect" if min(ny, nx) > 1
                  else "edge")
     blocks = pad.reshape(by, b, bx, b).transpose(0, 2, 1, 3).reshape(by, bx, b * b)
-    med = np.median(blocks, axis=2, keepdims=True)
-    mad = (np.median(np.abs(blocks - med), axis=2) * _MAD_TO_SD).astype(np.float32)
+    med = block_median(blocks)[..., None]
+    mad = (block_median(np.abs(blocks - med)) * _MAD_TO_SD).astype(np.float32)
     full = np.repeat(np.repeat(mad, b, axis=0), b, axis=1)
     return full[:ny, :nx]
 
@@ -215,7 +215,8 @@ def detect_puncta(
     if labels is not None and labels.max() > 0:
         # texture inside a cell (e.g. P-gp in internal membranes) counts as noise for its spots
         med = label_percentile(resp, labels, 50.0)
-        dev = label_percentile(np.abs(resp - np.nan_to_num(med)[labels]), labels, 50.0)
+        med32 = np.nan_to_num(med).astype(np.float32)
+        dev = label_percentile(np.abs(resp - med32.take(labels)), labels, 50.0)
         cell_sd = np.nan_to_num(_MAD_TO_SD * dev).astype(np.float32)
         cell_sd[0] = 0.0
         # ...and for the pixels just around the cell (its blurred edge)
@@ -223,10 +224,7 @@ def detect_puncta(
         noise = np.maximum(noise, np.float32(_CELL_TEXTURE_WEIGHT) * texture)
     snr = resp / noise
     # peaks within 1 px of the edge have no parabola neighbours; keep them at integer positions
-    peaks = peak_local_max(
-        snr, min_distance=int(params.min_distance_px), threshold_abs=params.threshold_snr,
-        exclude_border=False,
-    )
+    peaks = peak_local_max_fast(snr, int(params.min_distance_px), params.threshold_snr)
     if len(peaks) == 0:
         return _empty()
     py, px = peaks[:, 0], peaks[:, 1]

@@ -1,0 +1,158 @@
+"""The fast kernels give the same results as the formulations they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage import morphology
+from skimage.feature import peak_local_max
+
+from pgpviewer.core import kernels
+from pgpviewer.core.segmentation import _closing_3x3, _opening_disk, _relabel, _ridge_crest
+
+
+def _blobs(seed, shape=(96, 120), frac=0.5, sigma=3.0):
+    rng = np.random.default_rng(seed)
+    f = ndi.gaussian_filter(rng.normal(size=shape), sigma)
+    return f > np.quantile(f, 1 - frac)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fill_small_holes_matches_binary_fill_holes(seed):
+    mask = _blobs(seed, frac=0.6)
+    filled = ndi.binary_fill_holes(mask)
+    lab, n = ndi.label(filled & ~mask)
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    for max_area in (0, 5, 40, 1e9):
+        small = sizes <= max_area
+        small[0] = False
+        np.testing.assert_array_equal(kernels.fill_small_holes(mask, max_area), mask | small[lab])
+
+
+def _old_fill_label_holes(labels):
+    bg = labels == 0
+    outside, _ = ndi.label(bg)
+    border = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
+    enclosed = bg & ~np.isin(outside, border)
+    if not enclosed.any():
+        return labels
+    hole_lab, nh = ndi.label(enclosed)
+    n = int(labels.max()) + 1
+    grown = ndi.grey_dilation(hole_lab, size=3)
+    ring = (labels > 0) & (grown > 0)
+    pairs = np.unique(grown[ring].astype(np.int64) * n + labels[ring])
+    hid = pairs // n
+    cnt = np.bincount(hid, minlength=nh + 1)
+    owner = np.zeros(nh + 1, np.int64)
+    owner[hid] = pairs % n
+    single = cnt == 1
+    single[0] = False
+    out = labels.copy()
+    fill = single[hole_lab] & enclosed
+    out[fill] = owner[hole_lab[fill]]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fill_label_holes_matches_dilation_formulation(seed):
+    lab, _ = ndi.label(_blobs(seed, frac=0.7))
+    # punch holes: some inside one label, some between two
+    rng = np.random.default_rng(seed)
+    holes = rng.random(lab.shape) < 0.03
+    lab = np.where(holes, 0, lab).astype(np.int32)
+    np.testing.assert_array_equal(kernels.fill_label_holes(lab), _old_fill_label_holes(lab))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_edt_matches_scipy(seed):
+    mask = _blobs(seed)
+    np.testing.assert_allclose(kernels.edt(mask), ndi.distance_transform_edt(mask), rtol=1e-6)
+    assert kernels.edt(np.zeros((4, 4), bool)).max() == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_label_percentiles_match_sorting(seed):
+    rng = np.random.default_rng(seed)
+    lab = rng.integers(0, 30, (40, 50))
+    lab[lab == 7] = 0  # an absent label
+    vals = rng.normal(size=lab.shape).astype(np.float32)
+    vals[0, :5] = [-0.0, 0.0, -1e-30, np.inf, -np.inf]
+    out = kernels.label_percentiles(vals, lab, [0, 37.5, 50, 90, 100])
+    for k in range(1, 30):
+        v = np.sort(vals[lab == k])
+        for i, q in enumerate([0, 37.5, 50, 90, 100]):
+            if v.size == 0:
+                assert np.isnan(out[i, k])
+            else:
+                assert out[i, k] == v[int(np.floor(q / 100 * (v.size - 1)))]
+    assert np.isnan(out[:, 0]).all()
+
+
+def test_block_median_matches_numpy():
+    rng = np.random.default_rng(0)
+    for shape in ((4, 5, 64), (3, 3, 49)):
+        b = rng.normal(size=shape).astype(np.float32)
+        np.testing.assert_array_equal(kernels.block_median(b), np.median(b, axis=-1))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_peak_local_max_fast_matches_skimage(seed):
+    rng = np.random.default_rng(seed)
+    img = ndi.gaussian_filter(rng.normal(size=(80, 90)), 1.0).astype(np.float32)
+    img[10:13, 10:13] = img.max()  # a plateau
+    for d in (1, 2, 4):
+        ref = peak_local_max(img, min_distance=d, threshold_abs=0.05, exclude_border=False)
+        np.testing.assert_array_equal(kernels.peak_local_max_fast(img, d, 0.05), ref)
+    flat = np.ones((10, 10))
+    assert len(kernels.peak_local_max_fast(flat, 2, 0.0)) == 0
+
+
+def test_local_max_matches_maximum_filter():
+    img = ndi.gaussian_filter(np.random.default_rng(1).normal(size=(50, 60)), 1.5)
+    np.testing.assert_array_equal(
+        kernels.local_max_3x3(img), img >= ndi.maximum_filter(img, 3, mode="nearest"))
+
+
+def _old_ridge_crest(sig: np.ndarray) -> np.ndarray:
+    """Pixels on the crest of bright ridges: local maxima across the ridge (Hessian direction)."""
+    hyy = np.zeros_like(sig)
+    hxx = np.zeros_like(sig)
+    hxy = np.zeros_like(sig)
+    hyy[1:-1] = sig[2:] - 2 * sig[1:-1] + sig[:-2]
+    hxx[:, 1:-1] = sig[:, 2:] - 2 * sig[:, 1:-1] + sig[:, :-2]
+    hxy[1:-1, 1:-1] = 0.25 * (sig[2:, 2:] - sig[2:, :-2] - sig[:-2, 2:] + sig[:-2, :-2])
+    half_tr = 0.5 * (hyy + hxx)
+    disc = np.sqrt((0.5 * (hyy - hxx)) ** 2 + hxy**2)
+    lam1 = half_tr - disc  # most negative curvature: across the ridge
+    # eigenvector of lam1, quantised to 4 directions (0, 45, 90, 135 degrees)
+    angle = np.degrees(np.arctan2(lam1 - hxx, hxy)) % 180.0  # direction (dy, dx) = (l-hxx, hxy)
+    q = (np.rint(angle / 45.0).astype(np.int8)) % 4
+    pad = np.pad(sig, 1, mode="edge")
+    c = pad[1:-1, 1:-1]
+    crest = np.zeros(sig.shape, bool)
+    # q: 0 -> along x (dy=0), 1 -> 45 deg, 2 -> along y, 3 -> 135 deg
+    for k, (dy, dx) in enumerate(((0, 1), (1, 1), (1, 0), (1, -1))):
+        a = pad[1 + dy : pad.shape[0] - 1 + dy, 1 + dx : pad.shape[1] - 1 + dx]
+        b = pad[1 - dy : pad.shape[0] - 1 - dy, 1 - dx : pad.shape[1] - 1 - dx]
+        crest |= (q == k) & (c >= a) & (c >= b)
+    return crest & (lam1 < 0)
+
+
+def test_segmentation_helpers_match_scipy():
+    mask = _blobs(5, frac=0.3)
+    np.testing.assert_array_equal(
+        _closing_3x3(mask), ndi.binary_closing(mask, structure=np.ones((3, 3), bool)))
+    for r in (1, 2, 3, 5):
+        np.testing.assert_array_equal(
+            _opening_disk(mask, r), ndi.binary_opening(mask, structure=morphology.disk(r)))
+    sig = ndi.gaussian_filter(np.random.default_rng(2).normal(size=mask.shape), 2.0)
+    full = _old_ridge_crest(sig.astype(np.float32))
+    np.testing.assert_array_equal(_ridge_crest(sig.astype(np.float32)), full)
+    part = _ridge_crest(sig.astype(np.float32), mask)
+    np.testing.assert_array_equal(part, full & mask)
+    lab, _ = ndi.label(mask)
+    rl = _relabel(np.where(lab > 0, lab * 7 + 3, 0))
+    ids, first = np.unique(rl.ravel(), return_index=True)
+    assert ids.tolist() == list(range(int(rl.max()) + 1))
+    assert np.all(np.diff(first[1:]) > 0)  # raster order of first pixels
