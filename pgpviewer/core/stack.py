@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import mmap
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class Stack:
                 out = np.asarray(block.compute(scheduler="synchronous"))
             else:
                 out = np.array(block)  # a copy: reads the pages now, detached from a memory map
+                release_mapped_pages(self.data)
         except InputError:
             raise
         except MemoryError:
@@ -221,6 +223,23 @@ class Stack:
         data = to_canonical(array, axes)
         names = tuple(channel_names) if channel_names else default_channel_names(data.shape[1])
         return cls(data=data, channel_names=names, source_axes=axes, **metadata)
+
+
+def release_mapped_pages(array: Any) -> None:
+    """Drop a memory-mapped array's pages from this process's resident memory.
+
+    The data stay in the operating system's page cache (re-reading is cheap), but they no
+    longer count towards the process, so streaming through a file larger than RAM keeps the
+    resident memory flat. A no-op for arrays that are not memory maps.
+    """
+    base = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def default_channel_names(n: int) -> tuple[str, ...]:
