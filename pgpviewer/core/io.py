@@ -8,6 +8,7 @@ napari and the pipeline read single frames on demand. Opening never reads pixel 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob as _glob
 import logging
 import math
@@ -48,7 +49,7 @@ VENDOR_FORMATS = {
 }
 SUPPORTED_TEXT = (
     "supported: OME-TIFF, ImageJ and plain TIFF (.tif .tiff .btf), PNG, JPEG, BMP, "
-    "a folder of TIFF frames"
+    "a folder of TIFF frames; ND2, CZI and LIF with pip install 'pgpviewer[formats]'"
 )
 CONVERT_HINT = "export it as OME-TIFF (Fiji: File > Save As > OME-TIFF, or bfconvert)"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -118,6 +119,13 @@ def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) 
     >>> read_stack(p).shape
     (3, 2, 1, 16, 16)
     """
+    stack = _read_any(path, position, axes)
+    if axes is not None:  # frame workers reopen the file with the same axes
+        stack = dataclasses.replace(stack, open_axes=axes)
+    return stack
+
+
+def _read_any(path: str | Path, position: int, axes: str | None) -> Stack:
     text = str(path)
     if any(ch in text for ch in "*?[") and not Path(text).exists():
         files = sorted(Path(p) for p in _glob.glob(text))
@@ -141,7 +149,9 @@ def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) 
         from pgpviewer.core.vendor import VENDOR_LIBRARIES, read_vendor
 
         if suffix in VENDOR_LIBRARIES:
-            return read_vendor(p, position)
+            stack = read_vendor(p, position)
+            check_frame_fits_in_memory(p, stack.shape[1:], stack.dtype)
+            return stack
         raise _unsupported(p, suffix)
     magic = _magic(p)
     if suffix in OTHER_IMAGE_SUFFIXES or magic.startswith(_OTHER_MAGIC):
@@ -183,8 +193,13 @@ class _Collect(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.messages.append(" ".join(record.getMessage().split()))
+        if record.thread != self.thread:
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record must not print logging's own error report
+            text = str(record.msg)
+        self.messages.append(" ".join(text.split()))
 
 
 @contextlib.contextmanager

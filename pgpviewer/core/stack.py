@@ -44,6 +44,9 @@ class Stack:
         How ambiguous axes were interpreted (empty when the file says).
     frame_offset : int
         File frame index of ``data[0]`` (non-zero after :meth:`with_frames`).
+    open_axes : str or None
+        The ``axes=`` the file was opened with, so that another process (a frame worker)
+        reopens it the same way; None when the file's own axes were used.
     """
 
     data: Any
@@ -57,6 +60,7 @@ class Stack:
     source_axes: str = ""
     axes_note: str = ""
     frame_offset: int = 0
+    open_axes: str | None = None
 
     def __post_init__(self):
         if len(self.data.shape) != 5:
