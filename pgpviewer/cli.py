@@ -262,6 +262,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         progress=bar,
         log=lambda msg: print(msg, file=sys.stderr),
     )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.export_tracks:
         from pgpviewer.core.trackmate import export_trackmate
 

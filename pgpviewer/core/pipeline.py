@@ -156,8 +156,8 @@ def run_pipeline(
         cells, puncta = _measure_pass(runner, label_store, features, progress=prog.sub(0.55, 0.9))
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(cells, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
-    cells["pgp_positive"] = cells["pgp_score"] > gate.value
-    cells.loc[cells["pgp_score"].isna(), "pgp_positive"] = False
+    cells["pgp_positive"] = (cells["pgp_score"] > gate.value).fillna(False).astype(bool)
+    notes = [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
     events, tracks = detect_events(
         cells, contacts, params.events, frame_interval_s=stack.frame_interval_s
@@ -185,6 +185,7 @@ def run_pipeline(
         puncta=puncta,
         contacts=contacts,
         frames=(offset, offset + n),
+        notes=notes,
     )
 
 
@@ -255,6 +256,23 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
         return calibrate_gate(None, g, source="set by the user")
     first = cells["frame"].min() if len(cells) else 0
     sel = cells[(cells["frame"] < first + g.n_first_frames) & (cells["population"] == "recipient")]
+    scores = sel["pgp_score"].to_numpy(dtype=float)
+    if not np.isfinite(scores).any():
+        # Nothing to calibrate on (no P-gp channel, a blank field, no recipients at the
+        # start): no cell is called positive, and the output says why.
+        why = (
+            "no P-gp channel is mapped"
+            if "pgp_score" not in cells or not cells["pgp_score"].notna().any()
+            else f"no recipient with a P-gp score in the first {g.n_first_frames} frame(s)"
+        )
+        return GateResult(
+            value=float("nan"),
+            source=f"not calibrated: {why}; no cell is called P-gp "
+            "positive (use a control file or a manual gate)",
+            false_positive_rate=g.false_positive_rate,
+            n_calibration_cells=0,
+            method="not calibrated",
+        )
     return calibrate_gate(
         sel["pgp_score"], g, source=f"recipients in the first {g.n_first_frames} frame(s)"
     )
