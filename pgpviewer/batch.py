@@ -33,7 +33,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -69,7 +68,7 @@ from pgpviewer.batch_tables import (
     write_text_atomic,
 )
 from pgpviewer.core.errors import Cancelled, InputError
-from pgpviewer.core.export import is_complete_output
+from pgpviewer.core.export import PROCESS_START, is_complete_output, remove_stale_temporaries
 from pgpviewer.core.params import AnalysisParams
 from pgpviewer.textprogress import _fmt_seconds
 
@@ -656,14 +655,17 @@ def _outcome_of_exception(item: BatchInput, e: BaseException) -> TaskOutcome:
 
 
 def _remove_stale_temporaries(out: Path, items: Sequence[BatchInput]) -> None:
-    """Temporary folders left by a killed earlier run (never a complete output)."""
-    prefixes = tuple(f".{i.output}.{kind}-" for i in items for kind in ("tmp", "old"))
+    """Temporary folders and files left by a killed earlier run (never a complete output).
+
+    The same rule as a single export: only leftovers of runs that are no longer going.
+    """
+    for item in items:
+        remove_stale_temporaries(out / item.output)
     for p in out.iterdir():
-        if p.is_dir() and p.name.startswith(prefixes):
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.is_file() and p.name.startswith(".") and p.name.endswith(".part"):
+        if p.is_file() and p.name.startswith(".") and p.name.endswith(".part"):
             with contextlib.suppress(OSError):
-                p.unlink()
+                if p.stat().st_mtime < PROCESS_START:
+                    p.unlink()
 
 
 def write_batch_tables(result: BatchResult, options: BatchOptions) -> None:

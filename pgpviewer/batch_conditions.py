@@ -86,9 +86,15 @@ class SampleSheet:
 def _sniff(text: str) -> type[csv.Dialect] | csv.Dialect:
     first = text.split("\n", 1)[0]
     try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
     except csv.Error:
         return csv.excel
+
+    class Sheet(csv.excel):  # spreadsheet quoting ("" inside quotes), only the delimiter sniffed
+        pass
+
+    Sheet.delimiter = delimiter
+    return Sheet
 
 
 def read_sample_sheet(path: str | Path) -> SampleSheet:

@@ -108,7 +108,7 @@ OUTPUT_FILES = (
 )
 _SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Temporary folders made before this moment cannot belong to this process.
-_PROCESS_START = time.time()
+PROCESS_START = time.time()
 # A temporary folder whose writer still runs is left alone for this long.
 _LIVE_WRITER_GRACE_S = 24 * 3600
 
@@ -185,26 +185,28 @@ def provenance(result: Any) -> dict[str, Any]:
     """
     stack = result.stack
     names = stack.channel_names
-    return _json_safe({
-        "software": "pgpviewer",
-        "version": pgpviewer.__version__,
-        "input": {
-            "path": str(stack.path) if stack.path else None,
-            "sha256": file_sha256(stack.path) if stack.path and stack.path.exists() else None,
-            "position": stack.position,
-            "frames": list(result.frames),
-            "stack": stack.describe(),
-        },
-        "channel_roles": {
-            role: {"index": idx, "name": names[idx]} for role, idx in result.roles.items()
-        },
-        "gate": result.gate.to_dict(),
-        "units": {
-            "pixel_size_um": list(stack.pixel_size_um) if stack.pixel_size_um else None,
-            "frame_interval_s": stack.frame_interval_s,
-        },
-        "params": result.params.to_dict(),
-    })
+    return _json_safe(
+        {
+            "software": "pgpviewer",
+            "version": pgpviewer.__version__,
+            "input": {
+                "path": str(stack.path) if stack.path else None,
+                "sha256": file_sha256(stack.path) if stack.path and stack.path.exists() else None,
+                "position": stack.position,
+                "frames": list(result.frames),
+                "stack": stack.describe(),
+            },
+            "channel_roles": {
+                role: {"index": idx, "name": names[idx]} for role, idx in result.roles.items()
+            },
+            "gate": result.gate.to_dict(),
+            "units": {
+                "pixel_size_um": list(stack.pixel_size_um) if stack.pixel_size_um else None,
+                "frame_interval_s": stack.frame_interval_s,
+            },
+            "params": result.params.to_dict(),
+        }
+    )
 
 
 def _json_safe(value: Any) -> Any:
@@ -376,7 +378,7 @@ def _maybe_in_use(folder: Path) -> bool:
         mtime = folder.stat().st_mtime
     except OSError:
         return True
-    if mtime >= _PROCESS_START:
+    if mtime >= PROCESS_START:
         return True
     m = re.search(r"\.(?:tmp|old)-(\d+)-", folder.name)
     if m and time.time() - mtime < _LIVE_WRITER_GRACE_S:

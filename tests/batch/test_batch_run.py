@@ -189,6 +189,7 @@ def test_resume_skips_complete_outputs(experiment, tmp_path, local_client):
     stale = out / ".drug_well1.tmp-abc123"
     stale.mkdir()
     (stale / "cells.csv").write_text("frame,label\n0,")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))  # left by an earlier process
     (out / "batch_summary.csv").unlink()
 
     stream = io.StringIO()
