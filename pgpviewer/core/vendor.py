@@ -328,6 +328,16 @@ def _read_czi(pylibczirw: Any, p: Path, position: int) -> Stack:
     n_t = box["T"][1] - box["T"][0]
     n_c = box["C"][1] - box["C"][0]
     n_z = box["Z"][1] - box["Z"][0]
+    # Every plane is at least one sub-block in the file (a 32-byte segment header plus its
+    # directory entry and sub-block header): a damaged bounding box claiming more planes than
+    # the file can hold is refused before any task is built.
+    size = p.stat().st_size
+    if min(n_t, n_c, n_z) < 1 or n_t * n_c * n_z > size // 64:
+        raise InputError(
+            p,
+            f"damaged Zeiss CZI file: it claims T={n_t} C={n_c} Z={n_z} image planes, "
+            f"more than {size} bytes can hold",
+        )
     if roi is None:
         x0, x1 = box["X"]
         y0, y1 = box["Y"]
