@@ -34,6 +34,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from pgpviewer.core.export import TRACKS_COLUMNS
+
 CELL_COLUMNS = [
     "frame",
     "label",
@@ -47,17 +49,6 @@ CELL_COLUMNS = [
     "nearest_donor_track_id",
     "centroid_y",
     "centroid_x",
-]
-TRACK_COLUMNS = [
-    "track_id",
-    "parent_track_id",
-    "population",
-    "first_frame",
-    "last_frame",
-    "n_frames",
-    "status",
-    "acquired_frame",
-    "puncta_gained",
 ]
 EVENT_COLUMNS = [
     "event_id",
@@ -305,7 +296,7 @@ class TablesPanel(QWidget):
         self.track_only.toggled.connect(lambda _: self._refresh_cells())
         self.cells.top.insertWidget(1, self.this_frame)
         self.cells.top.insertWidget(2, self.track_only)
-        self.tracks = FilteredTable(TRACK_COLUMNS, "Filter tracks (e.g. event, donor)")
+        self.tracks = FilteredTable(TRACKS_COLUMNS, "Filter tracks (e.g. event, donor)")
         self.events = FilteredTable(EVENT_COLUMNS, "Filter events (e.g. contact, rejected)")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.cells, "Cells")

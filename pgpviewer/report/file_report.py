@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.export import SUMMARY_COLUMNS
 from pgpviewer.report.html import (
     Section,
     cards,
@@ -133,22 +134,7 @@ def _uptake(summary: pd.DataFrame, events: pd.DataFrame, x: list[float], xlabel:
             "Events counted at their event frame (first frame of a persistent positive run).",
         )
     )
-    cols = [
-        c
-        for c in (
-            "frame",
-            "time_s",
-            "n_cells",
-            "n_donors",
-            "n_recipients",
-            "n_recipients_positive",
-            "fraction_recipients_positive",
-            "new_events",
-            "cumulative_events",
-            "puncta_in_recipients",
-        )
-        if c in summary.columns
-    ]
+    cols = [c for c in SUMMARY_COLUMNS if c in summary.columns]
     return f'<div class="charts">{"".join(charts)}</div><h3>Per frame</h3>' + table(
         summary[cols], max_rows=500
     )
