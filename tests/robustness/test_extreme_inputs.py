@@ -17,6 +17,7 @@ from corpus import write_blank, write_movie
 
 from pgpviewer.cli import main
 
+
 def analyze(image, out, *args: str) -> int:
     return main(["analyze", str(image), "--out", str(out), "--workers", "1", *args])
 
