@@ -168,15 +168,13 @@ def main(paths: Sequence[str] | None = None, *, screenshot: str | None = None) -
 
 
 def _warm_up_in_background() -> None:
-    """Import the readers' libraries and build the unit registry in a thread while the GUI
-    thread imports Qt and napari (the first file then opens sooner)."""
+    """Import the reader and build the unit registry in a thread while the GUI thread imports
+    Qt and napari (the first file then opens sooner)."""
     import threading
 
     def work() -> None:
         try:
-            import dask.array  # noqa: F401
-            import tifffile  # noqa: F401
-            import zarr  # noqa: F401
+            import tifffile  # noqa: F401  (dask/zarr are only needed for compressed files)
 
             from pgpviewer.gui.display import _warm_unit_registry
 
