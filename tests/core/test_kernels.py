@@ -9,7 +9,8 @@ from skimage import morphology
 from skimage.feature import peak_local_max
 
 from pgpviewer.core import kernels
-from pgpviewer.core.segmentation import _closing_3x3, _opening_disk, _relabel, _ridge_crest
+from pgpviewer.core.seg_refine import _closing_3x3, _opening_disk, _ridge_crest
+from pgpviewer.core.segmentation import _relabel
 
 
 def _blobs(seed, shape=(96, 120), frac=0.5, sigma=3.0):
