@@ -31,17 +31,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import pgpviewer
+from pgpviewer.batch_cluster import check_scheduler_address, check_workers, connect
+from pgpviewer.batch_cluster import worker_version as worker_version
 from pgpviewer.batch_conditions import (
     SampleSheet,
     SheetRow,
@@ -59,6 +60,7 @@ from pgpviewer.batch_inputs import (
     find_inputs,
     relative_name,
 )
+from pgpviewer.batch_progress import BatchProgress, print_summary
 from pgpviewer.batch_tables import (
     batch_files_table,
     batch_summary_table,
@@ -67,38 +69,28 @@ from pgpviewer.batch_tables import (
     load_tables,
     write_text_atomic,
 )
-from pgpviewer.core.errors import Cancelled, InputError
+from pgpviewer.batch_task import (
+    STATUS_BAD,
+    STATUS_DONE,
+    STATUS_FAILED,
+    STATUS_SKIPPED,
+    AnalyzeFn,
+    BatchOptions,
+    TaskOutcome,
+    _write_file_report,
+    is_reusable,
+    run_task,
+)
+from pgpviewer.batch_task import read_provenance as read_provenance
+from pgpviewer.core.errors import InputError
 from pgpviewer.core.export import PROCESS_START, is_complete_output, remove_stale_temporaries
 from pgpviewer.core.params import AnalysisParams
-from pgpviewer.textprogress import _fmt_seconds
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 TASK_RETRIES = 2
-STATUS_DONE, STATUS_SKIPPED, STATUS_BAD, STATUS_FAILED = "done", "skipped", "bad_input", "failed"
-
-AnalyzeFn = Callable[..., Any]
 
 
 # -- settings and plan ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BatchOptions:
-    """What every input is analysed with (the same as ``pgpviewer analyze`` options)."""
-
-    channels: dict[str, str] | None = None
-    params: AnalysisParams | None = None
-    control: Path | None = None
-    frames: str | None = None
-    axes: str | None = None
-    write_reports: bool = True
-
-    def effective_params(self) -> dict[str, Any]:
-        """The parameters ``analyze_file`` records in params.json for these options."""
-        p = self.params or AnalysisParams()
-        if self.control is not None and p.gate.source != "control":
-            p = p.replace(gate={**p.gate.model_dump(), "source": "control"})
-        return p.to_dict()
-
-
 @dataclass
 class BatchPlan:
     """The inputs of a batch with their conditions, replicates and output names."""
@@ -190,255 +182,6 @@ def _paths_from_sheet(sheet: SampleSheet, skip: Sequence[Path]) -> list[Path]:
         seen = set(paths)
         paths += [p for p in find_inputs([sheet.folder], skip=skip) if p not in seen]
     return paths
-
-
-# -- the task that runs on a worker -----------------------------------------------------------
-@dataclass
-class TaskOutcome:
-    """What one task reports back to the client (small and picklable)."""
-
-    output: str
-    status: str
-    problem: str = ""
-    seconds: float = 0.0
-    n_events: int | None = None
-    notes: list[str] = field(default_factory=list)
-    details: str = ""  # traceback of unexpected failures
-
-
-def read_provenance(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((Path(folder) / "params.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def is_reusable(folder: Path, item: BatchInput, options: BatchOptions) -> bool:
-    """A complete earlier output of the same input, position, parameters and pgpviewer version.
-
-    Such outputs are kept when a batch is run again. Channel roles, ``--frames`` and ``--axes``
-    are not compared: to re-analyse with others, use a new output folder.
-    """
-    if not is_complete_output(folder):
-        return False
-    prov = read_provenance(folder) or {}
-    inp = prov.get("input") or {}
-    recorded = str(inp.get("path") or "")
-    if Path(recorded).name != item.path.name:
-        return False
-    if int(inp.get("position") or 0) != (item.position or 0):
-        return False
-    if prov.get("version") != pgpviewer.__version__:
-        return False  # one batch, one software version
-    return prov.get("params") == options.effective_params()
-
-
-def run_task(
-    item: BatchInput, out_root: str, options: BatchOptions, analyze: AnalyzeFn | None = None
-) -> TaskOutcome:
-    """Analyse one input into ``out_root/item.output`` (runs on a dask worker).
-
-    Input problems and unexpected errors are returned, not raised, so that they are reported
-    once and not retried; only a dead worker makes the scheduler run the task again.
-    """
-    if analyze is None:
-        from pgpviewer.analyze import analyze_file as analyze
-    out = Path(out_root) / item.output
-    t0 = time.perf_counter()
-    notes: list[str] = []
-    try:
-        result = analyze(
-            item.path,
-            out,
-            channels=options.channels,
-            params=options.params,
-            control=options.control,
-            frames=options.frames,
-            position=item.position or 0,
-            axes=options.axes,
-            workers=1,
-            log=notes.append,
-        )
-    except InputError as e:
-        return TaskOutcome(
-            item.output, STATUS_BAD, e.problem, time.perf_counter() - t0, None, notes
-        )
-    except Cancelled:
-        raise
-    except Exception as e:
-        return TaskOutcome(
-            item.output,
-            STATUS_FAILED,
-            f"{e.__class__.__name__}: {e}",
-            time.perf_counter() - t0,
-            None,
-            notes,
-            traceback.format_exc(),
-        )
-    events = getattr(result, "events", None)
-    n_events = len(events) if events is not None else None
-    if options.write_reports:
-        notes += _write_file_report(out)
-    return TaskOutcome(item.output, STATUS_DONE, "", time.perf_counter() - t0, n_events, notes)
-
-
-def _write_file_report(folder: Path) -> list[str]:
-    try:
-        from pgpviewer.report import write_report
-
-        write_report(folder)
-    except Exception as e:  # a report problem must not fail the analysis
-        return [f"report not written ({e.__class__.__name__}: {e})"]
-    return []
-
-
-def worker_version() -> str:
-    """pgpviewer version on a worker (checked before a remote cluster is used)."""
-    return pgpviewer.__version__
-
-
-# -- progress ---------------------------------------------------------------------------------
-class BatchProgress:
-    """One line per finished input on a stream (stderr): counts, the input, ETA.
-
-    ``[ 3/10] done     condA/well1.tif  (4 events, 2.1 s)  · 3 done, 1 failed · ETA 0:42``
-    """
-
-    def __init__(self, total: int, skipped: int = 0, stream: TextIO | None = None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.total = total
-        self.skipped = skipped
-        self.counts = {STATUS_DONE: 0, STATUS_BAD: 0, STATUS_FAILED: 0}
-        self.t0 = time.perf_counter()
-
-    def note(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-    @property
-    def finished(self) -> int:
-        return self.skipped + sum(self.counts.values())
-
-    def update(self, item: BatchInput, outcome: TaskOutcome) -> None:
-        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
-        ran = sum(self.counts.values())
-        remaining = self.total - self.finished
-        elapsed = time.perf_counter() - self.t0
-        eta = f" · ETA {_fmt_seconds(elapsed / ran * remaining)}" if ran and remaining else ""
-        width = len(str(self.total))
-        head = f"[{self.finished:>{width}}/{self.total}]"
-        if outcome.status == STATUS_DONE:
-            n = outcome.n_events
-            ev = "" if n is None else f"{n} event{'s' if n != 1 else ''}, "
-            what = f"done     {item.label}  ({ev}{outcome.seconds:.1f} s)"
-            what += "".join(f"; {n}" for n in outcome.notes if n.startswith("report not"))
-        elif outcome.status == STATUS_BAD:
-            what = f"bad      {item.label}: {outcome.problem}"
-        else:
-            what = f"FAILED   {item.label}: {outcome.problem}"
-        tail = f" · {self.counts[STATUS_DONE]} done"
-        if self.counts[STATUS_BAD]:
-            tail += f", {self.counts[STATUS_BAD]} bad"
-        if self.counts[STATUS_FAILED]:
-            tail += f", {self.counts[STATUS_FAILED]} failed"
-        self.note(f"{head} {what}{tail}{eta}")
-
-
-# -- the cluster ------------------------------------------------------------------------------
-@contextlib.contextmanager
-def connect(
-    scheduler: str | None = None, workers: int | None = None, client: Any = None
-) -> Iterator[tuple[Any, str]]:
-    """A dask.distributed client: the one given, one to ``scheduler``, or a new LocalCluster.
-
-    Yields ``(client, description)``; a cluster started here is closed on exit.
-    """
-    from distributed import Client, LocalCluster
-
-    if client is not None:
-        yield client, f"the given dask client ({client.scheduler.address})"
-        return
-    if scheduler:
-        scheduler = check_scheduler_address(scheduler)
-        try:
-            c = Client(scheduler, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise InputError(
-                None, f"cannot connect to the dask scheduler at {scheduler} ({e})"
-            ) from None
-        try:
-            yield c, f"the dask cluster at {scheduler}"
-        finally:
-            c.close()
-        return
-    if not workers:
-        from pgpviewer.core.pipeline import default_workers
-
-        workers = default_workers()
-    n = workers
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address="127.0.0.1:0",  # never the shared default port 8787
-        silence_logs=logging.ERROR,
-        preload=["pgpviewer.batch_worker"],  # workers leave Ctrl-C to this process
-    )
-    try:
-        c = Client(cluster, set_as_default=False)
-        try:
-            yield c, f"a local cluster of {n} worker process{'es' if n != 1 else ''}"
-        finally:
-            c.close()
-    finally:
-        cluster.close()
-
-
-def check_scheduler_address(address: str) -> str:
-    """``host:port`` or ``tcp://host:port`` (checked before connecting; a bad one is an
-    InputError, not a 40 s hang)."""
-    from distributed.comm import get_address_host_port
-
-    text = address.strip()
-    if "://" not in text:
-        text = f"tcp://{text}"
-    try:
-        get_address_host_port(text)
-    except (ValueError, TypeError) as e:
-        raise InputError(
-            None,
-            f"--scheduler {address!r} is not a dask scheduler address such as "
-            f"tcp://10.0.0.5:8786 ({e})",
-        ) from None
-    return text
-
-
-def check_workers(client: Any, timeout_s: float = 60.0) -> int:
-    """Wait for at least one worker and check that all run this pgpviewer version."""
-    try:
-        client.wait_for_workers(1, timeout=timeout_s)
-    except (TimeoutError, OSError):
-        raise InputError(
-            None, f"the dask scheduler has no workers (waited {timeout_s:.0f} s)"
-        ) from None
-    try:
-        versions = client.run(worker_version)
-    except Exception as e:
-        raise InputError(
-            None,
-            f"dask workers cannot run pgpviewer ({e.__class__.__name__}: {e}); "
-            "install the same pgpviewer on every worker",
-        ) from None
-    wrong = {addr: v for addr, v in versions.items() if v != pgpviewer.__version__}
-    if wrong:
-        addr, v = next(iter(wrong.items()))
-        raise InputError(
-            None,
-            f"dask worker {addr} runs pgpviewer {v}, this is {pgpviewer.__version__}; "
-            "outputs must come from one version",
-        )
-    return len(versions)
 
 
 # -- the batch --------------------------------------------------------------------------------
@@ -601,7 +344,7 @@ def run_batch(
             write_report(out)
         except Exception as e:
             print(f"note: batch report not written ({e.__class__.__name__}: {e})", file=stream)
-    _print_summary(result, stream)
+    print_summary(result, stream)
     return result
 
 
@@ -711,27 +454,3 @@ def write_batch_tables(result: BatchResult, options: BatchOptions) -> None:
         ],
     }
     write_text_atomic(out / "batch.json", json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-
-
-def _print_summary(result: BatchResult, stream: TextIO) -> None:
-    parts = [f"{result.count(STATUS_DONE)} analysed"]
-    if result.count(STATUS_SKIPPED):
-        parts.append(f"{result.count(STATUS_SKIPPED)} kept from an earlier run")
-    if result.bad_inputs:
-        n_bad = len(result.bad_inputs)
-        parts.append(f"{n_bad} bad input{'s' if n_bad > 1 else ''}")
-    if result.failed:
-        parts.append(f"{len(result.failed)} failed")
-    print(f"batch: {', '.join(parts)} → {result.plan.out_dir}", file=stream)
-    problems = [(i.label, o.problem) for i, o in result.bad_inputs + result.failed]
-    problems += [
-        (f"sample sheet line {r.line} ({r.file})", "matches no input")
-        for r in result.plan.unused_rows
-    ]
-    if problems:
-        print("problems:", file=stream)
-        for label, problem in problems:
-            print(f"  {label}: {problem}", file=stream)
-    if result.failed and os.environ.get("PGPVIEWER_DEBUG"):
-        for _, o in result.failed:
-            print(o.details, file=stream)

@@ -12,7 +12,6 @@ import dataclasses
 import glob as _glob
 import logging
 import math
-import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,18 @@ import numpy as np
 import tifffile
 
 from pgpviewer.core.errors import InputError
+from pgpviewer.core.io_checks import (
+    _OTHER_MAGIC,
+    _TIFF_MAGIC,
+    _check_damage,
+    _check_metadata_matches,
+    _check_pages,
+    _magic,
+    _plain,
+)
+from pgpviewer.core.io_metadata import _META_KEYS, _metadata
 from pgpviewer.core.stack import CANONICAL_AXES, Stack, default_channel_names, to_canonical
-from pgpviewer.core.validate import check_frame_fits_in_memory, human_bytes
+from pgpviewer.core.validate import check_frame_fits_in_memory
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 OTHER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -52,35 +61,6 @@ SUPPORTED_TEXT = (
     "a folder of TIFF frames; ND2, CZI and LIF with pip install 'pgpviewer[formats]'"
 )
 CONVERT_HINT = "export it as OME-TIFF (Fiji: File > Save As > OME-TIFF, or bfconvert)"
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_OTHER_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM")
-
-_LENGTH_TO_UM = {
-    "µm": 1.0,
-    "um": 1.0,
-    "micron": 1.0,
-    "microns": 1.0,
-    "\\u00b5m": 1.0,
-    "nm": 1e-3,
-    "mm": 1e3,
-    "cm": 1e4,
-    "m": 1e6,
-    "å": 1e-4,
-    "pm": 1e-6,
-}
-_TIME_TO_S = {
-    "s": 1.0,
-    "sec": 1.0,
-    "ms": 1e-3,
-    "µs": 1e-6,
-    "us": 1e-6,
-    "min": 60.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-}
-_META_KEYS = ("channel_names", "pixel_size_um", "z_step_um", "frame_interval_s")
-# A physical pixel size outside this range (µm) is not a microscope calibration (e.g. 72 dpi).
-_PLAUSIBLE_PIXEL_UM = (1e-4, 1e3)
 
 
 def read_stack(path: str | Path, *, position: int = 0, axes: str | None = None) -> Stack:
@@ -159,14 +139,6 @@ def _read_any(path: str | Path, position: int, axes: str | None) -> Stack:
     if suffix in TIFF_SUFFIXES or magic.startswith(_TIFF_MAGIC):
         return _read_tiff(p, position, axes)
     raise _unsupported(p, suffix)
-
-
-def _magic(p: Path) -> bytes:
-    try:
-        with open(p, "rb") as fh:
-            return fh.read(8)
-    except OSError as e:
-        raise InputError(p, f"cannot read file ({e.strerror or e})") from None
 
 
 def _unsupported(p: Path, suffix: str) -> InputError:
@@ -288,14 +260,6 @@ def _tiff_stack(
     )
 
 
-def _plain(message: str) -> str:
-    """A tifffile log message without its leading ``<tifffile.TiffPage 0 @8>`` object names."""
-    return _TIFFFILE_NAMES.sub("", message)
-
-
-_TIFFFILE_NAMES = re.compile(r"^(<[^>]*>\s*)+")
-
-
 def _join_notes(note: str, messages: list[str], limit: int = 3) -> str:
     """The axes note plus what tifffile said about the file (tifffile's own object names cut)."""
     said = []
@@ -307,108 +271,6 @@ def _join_notes(note: str, messages: list[str], limit: int = 3) -> str:
         return note
     extra = "file notes: " + "; ".join(said[:limit]) + (" …" if len(said) > limit else "")
     return f"{note}; {extra}" if note else extra
-
-
-def _check_damage(p: Path, size: int, messages: list[str]) -> None:
-    """Refuse files whose page list or tags point past their end: pages would be lost."""
-    for text in messages:
-        if not re.search(r"invalid (page |value |tag value )?offset|invalid offset to page", text):
-            continue
-        offsets = [int(n) for n in re.findall(r"offset (\d+)", text)]
-        if "offset to page" in text or any(n >= size for n in offsets):
-            raise InputError(
-                p,
-                "file is truncated (its pages or metadata point past the end of the file, "
-                f"{size} bytes)",
-            )
-        raise InputError(p, f"file is damaged ({_plain(text)})")
-
-
-def _looks_like_ome(description: str | None) -> bool:
-    head = (description or "")[:4096]
-    return head.lstrip().startswith("<?xml") and "<OME" in head
-
-
-def _check_metadata_matches(p: Path, tif: tifffile.TiffFile, series: Any, messages: list[str]):
-    """Refuse OME metadata that would make tifffile invent pixels or mix up the axes."""
-    kind = getattr(series, "kind", "")
-    pages = series.pages
-    if kind == "ome":
-        missing = sum(1 for pg in pages if pg is None)
-        if missing:
-            raise InputError(
-                p,
-                f"the OME metadata describes {len(pages)} image planes "
-                f"({series.axes} {tuple(series.shape)}) but {missing} of them are not in the "
-                "file; the file is incomplete or its metadata is wrong",
-            )
-        return
-    first = tif.pages.first if hasattr(tif.pages, "first") else tif.pages[0]
-    if _looks_like_ome(getattr(first, "description", None)) and len(pages) > 1:
-        said = [m for m in messages if "OME" in m]
-        why = f" ({_plain(said[-1])})" if said else ""
-        raise InputError(
-            p,
-            "the OME-XML metadata cannot be read or does not match the image pages"
-            f"{why}; channels, z-planes and time points cannot be told apart",
-        )
-
-
-def _check_pages(p: Path, series: Any, size: int) -> None:
-    """Decodable, complete and sanely sized pages (the first and last of the series).
-
-    Inspects page headers only (no pixel is read): an unknown compression is refused now, not
-    half-way through an analysis, and a header claiming more pixels than the file or the
-    memory can hold is refused before anything is allocated.
-    """
-    if series.dtype is None:
-        raise InputError(p, "pixel type is not supported (unusual bits per sample or format)")
-    pages = series.pages
-    n = len(pages)
-    for i in sorted({0, n - 1} if n else set()):
-        page = pages[i]
-        if page is None:
-            continue
-        key = getattr(page, "keyframe", None) or page
-        comp = int(key.compression)
-        if comp != 1 and comp not in tifffile.TIFF.DECOMPRESSORS:
-            try:
-                name = tifffile.COMPRESSION(comp).name
-            except ValueError:
-                name = "an unknown method"
-            raise InputError(
-                p,
-                f"image data is compressed with {name} (TIFF compression {comp}), which "
-                "pgpviewer cannot decode; save it uncompressed or with LZW/zlib compression",
-            )
-        pred = int(key.predictor)
-        if (
-            pred != 1
-            and pred not in tifffile.TIFF.UNPREDICTORS
-            and comp not in tifffile.TIFF.IMAGE_COMPRESSIONS
-        ):
-            raise InputError(p, f"image data uses an unsupported TIFF predictor ({pred})")
-        check_frame_fits_in_memory(p, key.shape, key.dtype or np.uint8, what="one image plane")
-        offsets = tuple(getattr(page, "dataoffsets", ()) or ())
-        counts = tuple(getattr(page, "databytecounts", ()) or ())
-        if offsets and counts and max(o + c for o, c in zip(offsets, counts, strict=False)) > size:
-            raise InputError(p, "file is truncated (image data ends past the end of the file)")
-        segments = math.prod(getattr(key, "chunked", ()) or (1,))
-        if len(offsets) < segments:  # tifffile would fill the missing strips/tiles with zeros
-            what = "tiles" if getattr(key, "is_tiled", False) else "strips"
-            raise InputError(
-                p,
-                f"file is damaged: page {i} holds {len(offsets)} of its {segments} {what} "
-                f"({'×'.join(map(str, key.shape))} pixels)",
-            )
-        if comp == 1 and key.dtype is not None and key.bitspersample == 8 * key.dtype.itemsize:
-            need = math.prod(key.shape) * key.dtype.itemsize
-            if counts and sum(counts) < need:
-                raise InputError(
-                    p,
-                    f"file is damaged: page {i} claims {'×'.join(map(str, key.shape))} pixels "
-                    f"({human_bytes(need)}) but holds {human_bytes(sum(counts))} of data",
-                )
 
 
 def _lazy_series(tif: tifffile.TiffFile, series: Any, p: Path) -> Any:
@@ -491,104 +353,6 @@ def _rgb_names(stored: str, n: int) -> tuple[str, ...] | None:
     if "S" in stored and n in (3, 4):
         return ("Red", "Green", "Blue", "Alpha")[:n]
     return None
-
-
-# -- metadata -----------------------------------------------------------------------------
-def _metadata(tif: tifffile.TiffFile, series: Any, position: int) -> dict:
-    meta: dict[str, Any] = {
-        "channel_names": None,
-        "pixel_size_um": None,
-        "z_step_um": None,
-        "frame_interval_s": None,
-    }
-    if tif.is_ome and tif.ome_metadata:
-        try:
-            meta.update(_ome_metadata(tif.ome_metadata, position))
-        except (KeyError, TypeError, ValueError, IndexError):
-            pass  # inconsistent OME: fall back to the TIFF tags below
-    if tif.is_imagej and tif.imagej_metadata:
-        ij = tif.imagej_metadata
-        unit_scale = _length_scale(ij.get("unit"))
-        if meta["pixel_size_um"] is None and unit_scale is not None:
-            meta["pixel_size_um"] = _resolution_um(tif.pages[0], unit_scale)
-        if meta["z_step_um"] is None and unit_scale is not None and ij.get("spacing"):
-            meta["z_step_um"] = float(ij["spacing"]) * unit_scale
-        if meta["frame_interval_s"] is None and ij.get("finterval"):
-            meta["frame_interval_s"] = float(ij["finterval"]) * (
-                _TIME_TO_S.get(str(ij.get("tunit", "s")).lower(), 1.0)
-            )
-        labels = ij.get("Labels")
-        if meta["channel_names"] is None and isinstance(labels, list | tuple):
-            meta["channel_names"] = list(labels)
-    elif meta["pixel_size_um"] is None:
-        page = tif.pages[0]
-        unit = page.tags.get("ResolutionUnit")
-        if unit is not None and int(unit.value) == 3:  # centimetre: microscope software
-            meta["pixel_size_um"] = _resolution_um(page, 1e4)
-    if meta["frame_interval_s"] is not None and not meta["frame_interval_s"] > 0:
-        meta["frame_interval_s"] = None
-    return meta
-
-
-def _length_scale(unit: Any) -> float | None:
-    if unit is None:
-        return None
-    key = str(unit).strip().lower().replace("\u03bc", "µ")
-    return _LENGTH_TO_UM.get(key)
-
-
-def _resolution_um(page: Any, unit_um: float) -> tuple[float, float] | None:
-    def one(tag: str) -> float | None:
-        t = page.tags.get(tag)
-        if t is None:
-            return None
-        num, den = t.value
-        if not num or not den:
-            return None
-        size = den / num * unit_um
-        lo, hi = _PLAUSIBLE_PIXEL_UM
-        return size if lo <= size <= hi and size != unit_um else None
-
-    x, y = one("XResolution"), one("YResolution")
-    if x is None:
-        return None
-    return (y if y is not None else x, x)
-
-
-def _ome_metadata(xml: str, position: int) -> dict:
-    ome = tifffile.xml2dict(xml)["OME"]
-    images = ome["Image"]
-    image = images[position] if isinstance(images, list) else images
-    px = image["Pixels"]
-    out: dict[str, Any] = {}
-    chans = px.get("Channel")
-    if chans is not None:
-        chans = chans if isinstance(chans, list) else [chans]
-        names = [c.get("Name") or c.get("Fluor") for c in chans]
-        if all(names):
-            out["channel_names"] = names
-    sx, sy = px.get("PhysicalSizeX"), px.get("PhysicalSizeY")
-    if sx:
-        scale = _length_scale(px.get("PhysicalSizeXUnit", "µm")) or 1.0
-        x = float(sx) * scale
-        y = float(sy) * (_length_scale(px.get("PhysicalSizeYUnit", "µm")) or 1.0) if sy else x
-        out["pixel_size_um"] = (y, x)
-    if px.get("PhysicalSizeZ"):
-        out["z_step_um"] = float(px["PhysicalSizeZ"]) * (
-            _length_scale(px.get("PhysicalSizeZUnit", "µm")) or 1.0
-        )
-    if px.get("TimeIncrement"):
-        out["frame_interval_s"] = float(px["TimeIncrement"]) * _TIME_TO_S.get(
-            str(px.get("TimeIncrementUnit", "s")).lower(), 1.0
-        )
-    else:
-        planes = px.get("Plane")
-        if isinstance(planes, list):
-            ts = sorted({float(pl["DeltaT"]) for pl in planes if "DeltaT" in pl})
-            if len(ts) > 1:
-                unit = str(planes[0].get("DeltaTUnit", "s")).lower()
-                out["frame_interval_s"] = float(np.median(np.diff(ts))) * _TIME_TO_S.get(unit, 1)
-    return out
 
 
 # -- sequences and other formats ----------------------------------------------------------
