@@ -46,19 +46,7 @@ def shift_max(a: np.ndarray, radius: int) -> np.ndarray:
     >>> int(shift_max(a, 1).sum())
     9
     """
-    out = np.array(a, copy=True)
-    for axis in (0, 1):
-        src = out.copy()
-        for k in range(1, radius + 1):
-            if k >= out.shape[axis]:
-                break
-            lo = [slice(None)] * 2
-            hi = [slice(None)] * 2
-            lo[axis] = slice(None, -k)
-            hi[axis] = slice(k, None)
-            np.maximum(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
-            np.maximum(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
-    return out
+    return _shift_extreme(a, radius, np.maximum)
 
 
 def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
@@ -70,6 +58,11 @@ def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
     >>> int((shift_min(a, 1) == 0).sum())
     9
     """
+    return _shift_extreme(a, radius, np.minimum)
+
+
+def _shift_extreme(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
+    """Separable running ``op`` (maximum/minimum) over a (2r+1)² square by array shifts."""
     out = np.array(a, copy=True)
     for axis in (0, 1):
         src = out.copy()
@@ -80,8 +73,8 @@ def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
             hi = [slice(None)] * 2
             lo[axis] = slice(None, -k)
             hi[axis] = slice(k, None)
-            np.minimum(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
-            np.minimum(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+            op(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+            op(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
     return out
 
 
