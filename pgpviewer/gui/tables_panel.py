@@ -101,9 +101,10 @@ def _display(v: Any) -> str:
 class PandasTableModel(QAbstractTableModel):
     """Read-only model over a DataFrame; ``RAW_ROLE`` gives sortable raw values."""
 
-    def __init__(self, columns: list[str], parent=None):
+    def __init__(self, columns: list[str], parent=None, headers: dict[str, str] | None = None):
         super().__init__(parent)
         self.columns = columns
+        self.headers = HEADERS if headers is None else headers
         self._df = pd.DataFrame(columns=columns)
         self._raw: list[np.ndarray] = []
         self._text: list[list[str]] = []
@@ -158,7 +159,7 @@ class PandasTableModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
             return None
         col = str(self._df.columns[section])
-        return HEADERS.get(col, col)
+        return self.headers.get(col, col)
 
     def row_of(self, **values: Any) -> int:
         """First row whose columns equal ``values`` (-1 when none)."""

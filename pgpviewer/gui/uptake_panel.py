@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from qtpy.QtCore import QModelIndex, Qt, Signal
 from qtpy.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from pgpviewer.gui.result_layers import CLASS_COLORS, RECIPIENT_POSITIVE, uptake_headline
+from pgpviewer.gui.tables_panel import PandasTableModel
 
 SUMMARY_COLUMNS = {
     "frame": "frame",
@@ -33,55 +34,6 @@ SUMMARY_COLUMNS = {
 }
 EVENTS_COLOR = "#ffb000"
 BACKGROUND = "#262930"  # napari dark theme background
-
-
-class DataFrameModel(QAbstractTableModel):
-    """Read-only table model over a DataFrame (columns renamed for display)."""
-
-    def __init__(self, df: pd.DataFrame | None = None, names: dict[str, str] | None = None):
-        super().__init__()
-        self._df = pd.DataFrame()
-        self._names = names or {}
-        if df is not None:
-            self.set_frame(df)
-
-    def set_frame(self, df: pd.DataFrame) -> None:
-        self.beginResetModel()
-        cols = [c for c in self._names if c in df.columns] or list(df.columns)
-        self._df = df[cols].reset_index(drop=True)
-        self.endResetModel()
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self._df
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._df)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._df.columns)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            v = self._df.iat[index.row(), index.column()]
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                return ""
-            if isinstance(v, float | np.floating):
-                return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
-            return str(v)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            col = str(self._df.columns[section])
-            return self._names.get(col, col)
-        return None
 
 
 def time_axis(summary: pd.DataFrame) -> tuple[np.ndarray, str, float]:
@@ -126,7 +78,7 @@ class UptakePanel(QWidget):
         self.placeholder = QLabel("Uptake curves appear here after an analysis.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: #9aa0a6;")
-        self.model = DataFrameModel(names=SUMMARY_COLUMNS)
+        self.model = PandasTableModel(list(SUMMARY_COLUMNS), headers=SUMMARY_COLUMNS)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
