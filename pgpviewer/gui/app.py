@@ -74,6 +74,11 @@ def main(paths: Sequence[str] | None = None, *, screenshot: str | None = None) -
     from pgpviewer.session.settings import AppSettings, load_settings
 
     app = create_app()
+    # Garbage is collected on a timer on the GUI thread only: a collection that happens to run
+    # inside a worker thread and finalises Qt objects would crash the app (pyqtgraph's fix).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    app._pgpviewer_gc = GarbageCollector(interval=1.0)
     settings = AppSettings() if screenshot else load_settings()
     window = MainWindow(settings=settings, save_settings=screenshot is None)
     if not settings.window_geometry:

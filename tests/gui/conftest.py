@@ -6,6 +6,7 @@ never writes outside tmp.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -66,3 +67,10 @@ def window(qtbot, qapp):
         job.cancel()
     qtbot.waitUntil(lambda: not w._jobs, timeout=30000)
     w.close()
+    # Destroy the window and collect its garbage here, on the GUI thread: a garbage collection
+    # that runs later inside a worker thread must never be the one that finalises Qt objects.
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
