@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 
-from pgpviewer.report.html import Section, cards, figure, flatten, kv_table, page, table, time_axis
+from pgpviewer.report.html import (
+    Section,
+    cards,
+    figure,
+    flatten,
+    kv_table,
+    numeric,
+    page,
+    read_table,
+    table,
+    time_axis,
+)
 from pgpviewer.report.svg import MODE_COLORS, PALETTE, Series, bar_chart, line_chart
 
 
@@ -23,24 +33,11 @@ def _read_text(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def _read(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.EmptyDataError):
-        return pd.DataFrame()
-
-
-def _num(df: pd.DataFrame, col: str) -> pd.Series:
-    if col not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=float)
-    return pd.to_numeric(df[col], errors="coerce")
-
-
 def batch_report_html(folder: Path) -> str:
     """The whole HTML page for a batch folder."""
     files = _read_text(folder / "batch_files.csv")
     summary = _read_text(folder / "batch_summary.csv")
-    conditions = _read(folder / "conditions.csv")
+    conditions = read_table(folder / "conditions.csv")
     if "condition" in conditions:
         conditions["condition"] = conditions["condition"].astype(str)
     try:
@@ -92,33 +89,33 @@ def batch_report_html(folder: Path) -> str:
 def _conditions(cond: pd.DataFrame, names: list[str]) -> str:
     if cond.empty:
         return '<p class="empty">No finished input: nothing to compare.</p>'
-    x_all, xlabel, _ = time_axis(cond.get("time_s"), _num(cond, "frame"))
+    x_all, xlabel, _ = time_axis(cond.get("time_s"), numeric(cond, "frame"))
     cond = cond.assign(_x=x_all)
     frac_series, ev_series = [], []
     for k, name in enumerate(names):
         sub = cond[cond["condition"] == name].sort_values("frame")
         color = PALETTE[k % len(PALETTE)]
-        n = int(_num(sub, "n_replicates").max()) if len(sub) else 0
+        n = int(numeric(sub, "n_replicates").max()) if len(sub) else 0
         label = f"{name} (n={n})"
         frac_series.append(
             Series(
                 sub["_x"].tolist(),
-                _num(sub, "fraction_recipients_positive_mean").tolist(),
+                numeric(sub, "fraction_recipients_positive_mean").tolist(),
                 label,
                 color=color,
-                lo=_num(sub, "fraction_recipients_positive_ci_low").tolist(),
-                hi=_num(sub, "fraction_recipients_positive_ci_high").tolist(),
+                lo=numeric(sub, "fraction_recipients_positive_ci_low").tolist(),
+                hi=numeric(sub, "fraction_recipients_positive_ci_high").tolist(),
                 markers=len(sub) <= 40,
             )
         )
         ev_series.append(
             Series(
                 sub["_x"].tolist(),
-                _num(sub, "cumulative_events_mean").tolist(),
+                numeric(sub, "cumulative_events_mean").tolist(),
                 label,
                 color=color,
-                lo=_num(sub, "cumulative_events_ci_low").tolist(),
-                hi=_num(sub, "cumulative_events_ci_high").tolist(),
+                lo=numeric(sub, "cumulative_events_ci_low").tolist(),
+                hi=numeric(sub, "cumulative_events_ci_high").tolist(),
                 step=True,
             )
         )
@@ -149,7 +146,9 @@ def _conditions(cond: pd.DataFrame, names: list[str]) -> str:
     ]
     last = cond.sort_values("frame").groupby("condition", sort=False).tail(1)
     last = last.set_index("condition").reindex(names)
-    groups = {m: _num(last, f"cumulative_{m}_events_mean").tolist() for m in ("contact", "remote")}
+    groups = {
+        m: numeric(last, f"cumulative_{m}_events_mean").tolist() for m in ("contact", "remote")
+    }
     charts.append(
         figure(
             bar_chart(
@@ -191,7 +190,7 @@ def _files(folder: Path, files: pd.DataFrame, summary: pd.DataFrame) -> str:
     last: dict[str, dict[str, Any]] = {}
     if not summary.empty and "output" in summary:
         for out, g in summary.groupby("output", sort=False):
-            g = g.assign(_f=_num(g, "frame")).sort_values("_f")
+            g = g.assign(_f=numeric(g, "frame")).sort_values("_f")
             row = g.iloc[-1]
             last[out] = {
                 "frames": len(g),

@@ -18,7 +18,9 @@ from pgpviewer.report.html import (
     flatten,
     fmt,
     kv_table,
+    numeric,
     page,
+    read_table,
     table,
     time_axis,
 )
@@ -28,25 +30,12 @@ MAX_EVENT_ROWS = 1000
 MODES = ("contact", "remote")
 
 
-def _read(folder: Path, name: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(folder / name)
-    except (OSError, ValueError, pd.errors.EmptyDataError):
-        return pd.DataFrame()
-
-
-def _num(df: pd.DataFrame, col: str) -> pd.Series:
-    if col not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=float)
-    return pd.to_numeric(df[col], errors="coerce")
-
-
 def file_report_html(folder: Path, prov: dict[str, Any], *, gallery: bool = True) -> str:
     """The whole HTML page for one output folder."""
-    summary = _read(folder, "summary.csv")
-    curves = _read(folder, "curves.csv")
-    events = _read(folder, "events.csv")
-    tracks = _read(folder, "tracks.csv")
+    summary = read_table(folder / "summary.csv")
+    curves = read_table(folder / "curves.csv")
+    events = read_table(folder / "events.csv")
+    tracks = read_table(folder / "tracks.csv")
     inp = prov.get("input") or {}
     stack = inp.get("stack") or {}
     name = Path(str(inp.get("path") or folder.name)).name
@@ -56,7 +45,7 @@ def file_report_html(folder: Path, prov: dict[str, Any], *, gallery: bool = True
     gate = prov.get("gate") or {}
 
     n_modes = {m: int((events.get("mode") == m).sum()) if "mode" in events else 0 for m in MODES}
-    frac = _num(summary, "fraction_recipients_positive")
+    frac = numeric(summary, "fraction_recipients_positive")
     last_frac = frac.dropna().iloc[-1] if frac.notna().any() else math.nan
     pops = tracks["population"].value_counts() if "population" in tracks else pd.Series(dtype=int)
     top = cards(
@@ -71,7 +60,7 @@ def file_report_html(folder: Path, prov: dict[str, Any], *, gallery: bool = True
             ("P-gp gate", gate.get("value")),
         ]
     )
-    x, xlabel, _ = time_axis(summary.get("time_s"), _num(summary, "frame"))
+    x, xlabel, _ = time_axis(summary.get("time_s"), numeric(summary, "frame"))
     sections = [
         Section("uptake", "Uptake over time", _uptake(summary, events, x, xlabel)),
         Section("curves", "Acquisition and Kaplan–Meier curves", _curves(curves)),
@@ -94,7 +83,7 @@ def _pct(v: float) -> str:
 def _uptake(summary: pd.DataFrame, events: pd.DataFrame, x: list[float], xlabel: str) -> str:
     if summary.empty:
         return '<p class="empty">summary.csv is empty.</p>'
-    frac = _num(summary, "fraction_recipients_positive")
+    frac = numeric(summary, "fraction_recipients_positive")
     charts = [
         figure(
             line_chart(
@@ -107,13 +96,17 @@ def _uptake(summary: pd.DataFrame, events: pd.DataFrame, x: list[float], xlabel:
             "Recipients above the P-gp gate in each frame (from summary.csv).",
         )
     ]
-    frames = _num(summary, "frame").to_numpy(dtype=float)
+    frames = numeric(summary, "frame").to_numpy(dtype=float)
     series = [
         Series(
-            x, _num(summary, "cumulative_events").tolist(), "all events", color="#000000", step=True
+            x,
+            numeric(summary, "cumulative_events").tolist(),
+            "all events",
+            color="#000000",
+            step=True,
         )
     ]
-    ev_frames = _num(events, "frame")
+    ev_frames = numeric(events, "frame")
     for m in MODES:
         sel = (
             np.sort(ev_frames[events["mode"] == m].dropna().to_numpy())
@@ -143,9 +136,9 @@ def _uptake(summary: pd.DataFrame, events: pd.DataFrame, x: list[float], xlabel:
 def _curves(curves: pd.DataFrame) -> str:
     if curves.empty or "km_not_acquired" not in curves:
         return '<p class="empty">No curves (curves.csv is empty).</p>'
-    x, xlabel, _ = time_axis(curves.get("time_s"), _num(curves, "frame"))
-    km = _num(curves, "km_not_acquired")
-    lo, hi = _num(curves, "km_ci_low"), _num(curves, "km_ci_high")
+    x, xlabel, _ = time_axis(curves.get("time_s"), numeric(curves, "frame"))
+    km = numeric(curves, "km_not_acquired")
+    lo, hi = numeric(curves, "km_ci_low"), numeric(curves, "km_ci_high")
     chart_km = line_chart(
         [
             Series(
@@ -173,9 +166,11 @@ def _curves(curves: pd.DataFrame) -> str:
     if "at_risk" in curves and "acquired" in curves:
         chart_n = line_chart(
             [
-                Series(x, _num(curves, "at_risk").tolist(), "at risk", color="#009E73", step=True),
                 Series(
-                    x, _num(curves, "acquired").tolist(), "acquired", color="#D55E00", step=True
+                    x, numeric(curves, "at_risk").tolist(), "at risk", color="#009E73", step=True
+                ),
+                Series(
+                    x, numeric(curves, "acquired").tolist(), "acquired", color="#D55E00", step=True
                 ),
             ],
             xlabel=xlabel,
@@ -224,7 +219,7 @@ def _tracks(tracks: pd.DataFrame) -> str:
         ct.insert(0, "population", ct.index)
         ct["total"] = ct.drop(columns="population").sum(axis=1)
         parts.append("<h3>Tracks by population and status</h3>" + table(ct.reset_index(drop=True)))
-    n_frames = _num(tracks, "n_frames")
+    n_frames = numeric(tracks, "n_frames")
     items: list[tuple[str, Any]] = [
         ("tracks", len(tracks)),
         (
@@ -233,13 +228,13 @@ def _tracks(tracks: pd.DataFrame) -> str:
         ),
         (
             "tracks with a parent (after division)",
-            int(_num(tracks, "parent_track_id").notna().sum()),
+            int(numeric(tracks, "parent_track_id").notna().sum()),
         ),
     ]
-    acq = _num(tracks, "acquired_frame") - _num(tracks, "first_frame")
+    acq = numeric(tracks, "acquired_frame") - numeric(tracks, "first_frame")
     if acq.notna().any():
         items.append(("median frames from track start to acquisition", float(acq.median())))
-    gained = _num(tracks, "puncta_gained")
+    gained = numeric(tracks, "puncta_gained")
     if gained.notna().any():
         items.append(
             (

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -204,3 +205,18 @@ def time_axis(time_s: pd.Series | None, frames: pd.Series) -> tuple[list[float],
             )
             return (t / div).tolist(), f"time ({unit})", div
     return pd.to_numeric(frames, errors="coerce").tolist(), "frame", math.nan
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV of an output folder, or an empty table when it is missing or unreadable."""
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
+def numeric(df: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` as numbers (NaN where absent or not numeric)."""
+    if col not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[col], errors="coerce")

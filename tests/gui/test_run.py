@@ -74,15 +74,9 @@ def test_run_shows_result_layers_legend_uptake_and_exports(qtbot, window, experi
     out = default_results_dir(movie)
     with qtbot.waitSignal(window.exported, timeout=60000):
         window.export_results_to(out)
-    for name in (
-        "cells.csv",
-        "tracks.csv",
-        "events.csv",
-        "summary.csv",
-        "curves.csv",
-        "labels.tif",
-        "params.json",
-    ):
+    from pgpviewer.core.export import OUTPUT_FILES
+
+    for name in OUTPUT_FILES:
         assert (out / name).is_file(), name
     cells_csv = pd.read_csv(out / "cells.csv")
     for col in ("frame", "track_id", "population", "pgp_positive", "centroid_y_um"):
