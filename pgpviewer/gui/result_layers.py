@@ -334,6 +334,10 @@ def add_result_layers(
             kwargs.setdefault("units", units)
         if visible is not None and spec.name in visible:
             kwargs["visible"] = visible[spec.name]
+        if spec.kind == "labels":
+            # napari's opportunistic dask cache is a process-wide dask callback that is not
+            # thread-safe; our workers compute dask arrays at the same time (seen as a KeyError)
+            kwargs.setdefault("cache", False)
         layer = adders[spec.kind](spec.data, name=spec.name, **kwargs)
         if spec.kind == "labels":
             layer.contour = 2

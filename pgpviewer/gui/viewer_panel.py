@@ -101,6 +101,7 @@ class ViewerPanel(QWidget):
                 colormap=colormap_for(c, roles),
                 contrast_limits=opened.contrast_limits[c],
                 blending="additive",
+                cache=False,  # see result_layers: the dask cache is not thread-safe
                 scale=geo.scale,
                 units=geo.units,
                 axis_labels=geo.axis_labels,
