@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# g++ builds pgpviewer's compiled kernels (Cython, see hatch_build.py)
 for pkg in xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libgl1 libegl1 \
-           libgl1-mesa-dri libfontconfig1 libdbus-1-3; do
+           libgl1-mesa-dri libfontconfig1 libdbus-1-3 g++; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -27,7 +28,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.pgpviewer-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# reinstall when the dependencies or the compiled kernels' sources changed
+stale=$(find pyproject.toml hatch_build.py pgpviewer -name '*.pyx' -newer "$stamp" -o \
+        \( -name pyproject.toml -o -name hatch_build.py \) -newer "$stamp" 2>/dev/null | head -1 || true)
+if [ ! -f "$stamp" ] || [ -n "$stale" ] || ! ls pgpviewer/core/_ckernels.*.so >/dev/null 2>&1; then
   echo "setup: installing pgpviewer and its dependencies into .venv (about a minute)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

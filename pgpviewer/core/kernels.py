@@ -5,13 +5,17 @@ an exact replacement of a slower formulation used before (see the tests in
 ``tests/core/test_kernels.py``):
 
 * :func:`fill_small_holes` / :func:`fill_label_holes` — one ``ndi.label`` of the background
-  instead of ``binary_fill_holes`` (a full-image iterative dilation) plus a second labelling.
+  instead of ``binary_fill_holes`` (a full-image iterative dilation) plus a second labelling;
+  the owner of each hole is found in one compiled pass (:mod:`pgpviewer.core._ckernels`).
 * :func:`edt` — Euclidean distance transform in float32 (scipy's feature transform, distances
   computed in float32).
 * :func:`local_max_3x3` — non-strict 3 × 3 local maxima by separable shifts.
-* :func:`sorted_label_values` / :func:`label_percentiles` — per-label order statistics from
-  one sort of ``label << 32 | order-preserving float32 bits`` (exact; several percentiles per
-  sort).
+* :func:`sorted_label_values` / :func:`label_percentiles` — per-label order statistics:
+  compiled bucket-by-label then a selection per label (exact; ``nth_element``), or
+  one sort of ``label << 32 | order-preserving float32 bits`` when values contain NaN.
+* :func:`label_centroids` / :func:`label_sums` — per-label pixel counts and sums in one
+  compiled pass (the "single-pass per-label statistics" that replace regionprops/bincount
+  chains), bit-identical to ``np.bincount`` in raster order.
 * :func:`block_view` — an image cut into equal blocks as ``(by, bx, b*b)`` for per-block
   statistics in one vectorised call.
 """
@@ -24,12 +28,16 @@ import numpy as np
 from scipy import ndimage as ndi
 
 __all__ = [
+    "as_kernel_labels",
+    "as_kernel_pixels",
     "block_median",
     "block_view",
     "edt",
     "fill_label_holes",
     "fill_small_holes",
+    "label_centroids",
     "label_percentiles",
+    "label_sums",
     "local_max_3x3",
     "peak_local_max_fast",
     "sorted_label_values",
@@ -74,8 +82,6 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     return mask | fill[lab]
 
 
-# 8-neighbour offsets
-_NB8 = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
 def fill_label_holes(labels: np.ndarray) -> np.ndarray:
@@ -98,37 +104,18 @@ def fill_label_holes(labels: np.ndarray) -> np.ndarray:
     outside, nb = ndi.label(labels == 0)
     if nb == 0:
         return labels
-    hole = ~_border_ids(outside, nb)
-    hole[0] = False
-    if not hole.any():
+    from pgpviewer.core._ckernels import hole_owners, paint_holes
+
+    skip = _border_ids(outside, nb).view(np.uint8)
+    if skip[1:].all():
         return labels
-    ny, nx = labels.shape
-    idx = np.flatnonzero(hole[outside.ravel()])
-    hid = outside.ravel()[idx]
-    yy, xx = np.divmod(idx, nx)
-    n = np.int64(labels.max()) + 1
-    codes = []
-    for dy, dx in _NB8:
-        y2 = yy + dy
-        x2 = xx + dx
-        ok = (y2 >= 0) & (y2 < ny) & (x2 >= 0) & (x2 < nx)
-        lab = np.zeros(idx.size, labels.dtype)
-        lab[ok] = labels[y2[ok], x2[ok]]
-        has = lab > 0
-        codes.append(hid[has].astype(np.int64) * n + lab[has])
-    pairs = np.unique(np.concatenate(codes))
-    h = pairs // n
-    owner_count = np.bincount(h, minlength=nb + 1)
-    owner = np.zeros(nb + 1, labels.dtype)
-    owner[h] = pairs % n
-    single = owner_count == 1
-    single[0] = False
-    take = single[hid]
-    if not take.any():
+    work = labels if labels.dtype in (np.int32, np.int64) else labels.astype(np.int64)
+    work = np.ascontiguousarray(work)
+    holes = np.ascontiguousarray(outside, dtype=np.int32)
+    owner = hole_owners(work, holes, skip, nb)
+    if not (owner > 0).any():
         return labels
-    out = labels.copy()
-    out.ravel()[idx[take]] = owner[hid[take]]
-    return out
+    return paint_holes(work, holes, owner).astype(labels.dtype, copy=False)
 
 
 @lru_cache(maxsize=4)
@@ -253,7 +240,25 @@ def label_percentiles(
     >>> label_percentiles(v, lab, [0, 50, 100]).tolist()
     [[nan, 1.0, 9.0], [nan, 2.0, 9.0], [nan, 3.0, 9.0]]
     """
+    from pgpviewer.core._ckernels import label_order_statistics
+
     qs = np.atleast_1d(np.asarray(qs, dtype=np.float64))
+    flat = np.asarray(labels).ravel()
+    n = int(flat.max(initial=0)) if n is None else int(n)
+    vals = np.ascontiguousarray(np.asarray(values).ravel(), dtype=np.float32)
+    if np.isnan(vals).any():  # NaN has no place in a comparison sort: use the key sort
+        return _label_percentiles_by_keys(vals, flat, qs, n)
+    if flat.dtype not in (np.int32, np.int64):
+        flat = flat.astype(np.int64)
+    order = np.argsort(qs, kind="stable")
+    out, _ = label_order_statistics(vals, np.ascontiguousarray(flat), n,
+                                    np.ascontiguousarray(qs[order]))
+    result = np.empty_like(out)
+    result[order] = out
+    return result
+
+
+def _label_percentiles_by_keys(values, labels, qs, n) -> np.ndarray:
     keys, starts, counts = sorted_label_values(values, labels, n)
     out = np.full((len(qs), counts.size), np.nan)
     have = counts > 0
@@ -332,3 +337,62 @@ def peak_local_max_fast(
     mask = np.zeros(image.shape, bool)
     mask[ys[ok], xs[ok]] = True
     return _get_high_intensity_peaks(image, mask, np.inf, d, np.inf)
+
+
+# dtypes the compiled kernels take as they are (others are converted to float64)
+_PIX_DTYPES = {"u1": np.uint8, "u2": np.uint16, "i4": np.int32, "i8": np.int64,
+               "f4": np.float32, "f8": np.float64}
+
+
+def as_kernel_labels(labels: np.ndarray) -> np.ndarray:
+    """``labels`` as a C-contiguous int32/int64 array (no copy when it already is one)."""
+    labels = np.asarray(labels)
+    if labels.dtype not in (np.int32, np.int64):
+        labels = labels.astype(np.int64)
+    return np.ascontiguousarray(labels)
+
+
+def as_kernel_pixels(values: np.ndarray) -> np.ndarray:
+    """``values`` as a C-contiguous array of a dtype the compiled kernels take (bool as uint8,
+    unsupported dtypes as float64: exact for every integer up to 2⁵³)."""
+    values = np.asarray(values)
+    if values.dtype == bool:
+        return np.ascontiguousarray(values).view(np.uint8)
+    kind = _PIX_DTYPES.get(values.dtype.str[1:])
+    return np.ascontiguousarray(values, dtype=kind or np.float64)
+
+
+def label_centroids(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel count and summed y and x of each label 0..n in one pass (label 0: zeros).
+
+    Bit-identical to ``np.bincount`` over the labelled pixels in raster order.
+
+    Examples
+    --------
+    >>> lab = np.array([[0, 1], [1, 2]])
+    >>> [a.tolist() for a in label_centroids(lab, 2)]
+    [[0, 2, 1], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    """
+    from pgpviewer.core._ckernels import label_centroids as _centroids
+
+    return _centroids(as_kernel_labels(labels), int(n))
+
+
+def label_sums(
+    labels: np.ndarray, values: np.ndarray, n: int, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel count and float64 sum of ``values`` per label 0..n (where ``mask``), one pass.
+
+    Bit-identical to ``np.bincount(labels[sel], weights=values[sel].astype(float))`` with
+    ``sel`` the labelled (and masked) pixels in raster order.
+
+    Examples
+    --------
+    >>> lab = np.array([[0, 1], [1, 2]]); v = np.array([[5, 1], [2, 7]], np.uint16)
+    >>> [a.tolist() for a in label_sums(lab, v, 2)]
+    [[0, 2, 1], [0.0, 3.0, 7.0]]
+    """
+    from pgpviewer.core._ckernels import label_sums as _sums
+
+    m = None if mask is None else as_kernel_pixels(np.asarray(mask, bool))
+    return _sums(as_kernel_labels(labels), as_kernel_pixels(values), m, int(n))

@@ -8,8 +8,9 @@ Two entry points, both called once per frame by :func:`pgpviewer.core.pipeline.r
   the P-gp measures (whole cell, membrane rim, cytoplasm, puncta) with recipient pixels next to a
   donor excluded, contact with donors and the nearest donor.
 
-Every per-label statistic is a ``np.bincount`` over the flat label image (one pass per
-quantity, no per-cell Python loop), so a 512 × 512 frame with 200 cells takes a few ms.
+Every per-label count and sum is one compiled pass over the label image
+(:func:`~pgpviewer.core.kernels.label_sums`, bit-identical to ``np.bincount``; no per-cell
+Python loop), so a 512 × 512 frame with 200 cells takes a few ms.
 
 Definitions (see also ``../shared/spec/SCIENCE.md``):
 
@@ -39,12 +40,12 @@ Definitions (see also ``../shared/spec/SCIENCE.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
+from pgpviewer.core.kernels import label_centroids, label_sums
 from pgpviewer.core.neighbours import (
     _check_labels,
     _nearest_donors,
@@ -85,16 +86,6 @@ _IQR_TO_SD = 1.349
 # --------------------------------------------------------------------------------------------
 # small kernels
 # --------------------------------------------------------------------------------------------
-@lru_cache(maxsize=8)
-def _grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Flat row and column coordinates of an image of ``shape`` (cached, read-only)."""
-    yy = np.repeat(np.arange(shape[0], dtype=np.float64), shape[1])
-    xx = np.tile(np.arange(shape[1], dtype=np.float64), shape[0])
-    yy.flags.writeable = False
-    xx.flags.writeable = False
-    return yy, xx
-
-
 def _check_image(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 2:
@@ -275,28 +266,21 @@ def _backgrounds(image, labels, n, params, *, with_noise=True):
     return per_label, level, noise
 
 
-def _base_table(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, dict]:
-    flat = labels.ravel()
-    n = int(flat.max()) if flat.size else 0
-    counts = np.bincount(flat, minlength=n + 1)
+def _base_table(labels: np.ndarray) -> tuple[np.ndarray, int, dict]:
+    """(pixel counts per label 0..n, n, the label/centroid/area columns) in one pass."""
+    n = int(labels.max()) if labels.size else 0
+    counts, sy, sx = label_centroids(labels, n)
     present = np.flatnonzero(counts[1:]) + 1
-    yy, xx = _grid(labels.shape)
-    fg = np.flatnonzero(flat)
-    lab_fg = flat[fg]
     with np.errstate(invalid="ignore", divide="ignore"):
-        cy = np.bincount(lab_fg, weights=yy[fg], minlength=n + 1) / counts
-        cx = np.bincount(lab_fg, weights=xx[fg], minlength=n + 1) / counts
+        cy = sy / counts
+        cx = sx / counts
     table = {
         "label": present.astype(np.int64),
         "centroid_y": cy[present],
         "centroid_x": cx[present],
         "area_px": counts[present].astype(np.int64),
     }
-    return fg, counts, n, table
-
-
-def _label_sums(image_c: np.ndarray, fg: np.ndarray, lab_fg: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(lab_fg, weights=image_c.ravel()[fg], minlength=n + 1)
+    return counts, n, table
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,8 +330,7 @@ def frame_features(
     params = params or MeasurementParams()
     labels = _check_labels(labels)
     image = _check_image(image, labels)
-    fg, counts, n, table = _base_table(labels)
-    lab_fg = labels.ravel()[fg]
+    counts, n, table = _base_table(labels)
     present = table["label"]
     wanted = [r for r in SIGNAL_ROLES if r in roles]
     if wanted:
@@ -355,7 +338,7 @@ def frame_features(
         per_label, _, noise = _backgrounds(sub, labels, n, params)
         for i, role in enumerate(wanted):
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = _label_sums(sub[i], fg, lab_fg, n) / counts
+                mean = label_sums(labels, sub[i], n)[1] / counts
             table[f"{role}_signal"] = (mean - per_label[i])[present]
             table[f"{role}_noise"] = float(noise[i])
     for role in SIGNAL_ROLES:
@@ -431,15 +414,13 @@ def measure_cells(
         raise ValueError(
             f"{len(channel_names)} channel names for an image with {image.shape[0]} channels"
         )
-    fg, counts, n, table = _base_table(labels)
-    flat = labels.ravel()
-    lab_fg = flat[fg]
+    counts, n, table = _base_table(labels)
     present = table["label"]
     per_label_bg, _, _ = _backgrounds(image, labels, n, params, with_noise=False)
 
     columns: dict[str, np.ndarray] = {}
     for c, stem in enumerate(channel_columns(channel_names)):
-        sums = _label_sums(image[c], fg, lab_fg, n)
+        sums = label_sums(labels, image[c], n)[1]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = sums / counts - per_label_bg[c]
         total = sums - per_label_bg[c] * counts
@@ -463,14 +444,9 @@ def measure_cells(
         else:
             excluded = np.zeros(labels.shape, bool)
         counted = (labels > 0) & ~excluded
-        cidx = np.flatnonzero(counted.ravel())
-        lab_c = flat[cidx]
-        vals = image[c].ravel()[cidx].astype(np.float64)
-        n_cnt = np.bincount(lab_c, minlength=n + 1)
-        s_cnt = np.bincount(lab_c, weights=vals, minlength=n + 1)
-        rim = border_pixels(labels, params.membrane_width_px).ravel()[cidx]
-        n_rim = np.bincount(lab_c[rim], minlength=n + 1)
-        s_rim = np.bincount(lab_c[rim], weights=vals[rim], minlength=n + 1)
+        n_cnt, s_cnt = label_sums(labels, image[c], n, counted)
+        rim = border_pixels(labels, params.membrane_width_px) & counted
+        n_rim, s_rim = label_sums(labels, image[c], n, rim)
         bg = per_label_bg[c]
         with np.errstate(invalid="ignore", divide="ignore"):
             score = s_cnt / n_cnt - bg

@@ -1,6 +1,6 @@
 """Neighbourhood helpers on label images: shifts, cell borders, contacts, nearest donors.
 
-:func:`shift_max` / :func:`shift_min` are square grey dilation / erosion by array shifts,
+:func:`shift_max` / :func:`shift_min` are square grey dilation / erosion (compiled),
 :func:`border_pixels` the rim of each cell, :func:`label_contacts` the table of touching cells
 and :func:`_nearest_donors` each cell's nearest donor (definitions in
 :mod:`pgpviewer.core.measurements`).
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from pgpviewer.core.kernels import as_kernel_labels, as_kernel_pixels
 
 
 def _check_labels(labels: np.ndarray) -> np.ndarray:
@@ -46,7 +48,7 @@ def shift_max(a: np.ndarray, radius: int) -> np.ndarray:
     >>> int(shift_max(a, 1).sum())
     9
     """
-    return _shift_extreme(a, radius, np.maximum)
+    return _shift_extreme(a, radius, True)
 
 
 def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
@@ -58,24 +60,22 @@ def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
     >>> int((shift_min(a, 1) == 0).sum())
     9
     """
-    return _shift_extreme(a, radius, np.minimum)
+    return _shift_extreme(a, radius, False)
 
 
-def _shift_extreme(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
-    """Separable running ``op`` (maximum/minimum) over a (2r+1)² square by array shifts."""
-    out = np.array(a, copy=True)
-    for axis in (0, 1):
-        src = out.copy()
-        for k in range(1, radius + 1):
-            if k >= out.shape[axis]:
-                break
-            lo = [slice(None)] * 2
-            hi = [slice(None)] * 2
-            lo[axis] = slice(None, -k)
-            hi[axis] = slice(k, None)
-            op(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
-            op(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
-    return out
+def _shift_extreme(a: np.ndarray, radius: int, take_max: bool) -> np.ndarray:
+    """Separable running maximum/minimum over a (2r+1)² square, clipped at the edges
+    (compiled: :func:`pgpviewer.core._ckernels.extreme_filter`)."""
+    from pgpviewer.core._ckernels import extreme_filter
+
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"expected a 2-D array, got shape {a.shape}")
+    radius = int(radius)
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0, got {radius}")
+    out = extreme_filter(as_kernel_pixels(a), radius, take_max)
+    return out.view(bool) if a.dtype == bool else out.astype(a.dtype, copy=False)
 
 
 def border_pixels(labels: np.ndarray, width_px: int) -> np.ndarray:
@@ -150,33 +150,13 @@ def label_contacts(labels: np.ndarray, gap_px: int = 0) -> pd.DataFrame:
     >>> label_contacts(lab, gap_px=1).values.tolist()
     [[1, 2, 2], [1, 3, 2]]
     """
+    from pgpviewer.core._ckernels import contact_codes
+
     labels = _check_labels(labels)
     n = int(labels.max()) if labels.size else 0
-    codes = []
     base = np.int64(n + 1)
-    ny, nx = labels.shape
-    flat = labels.ravel()
-    zero = flat == 0 if gap_px > 0 else None
-    for step, size in ((1, nx), (nx, ny)):  # along rows, then along columns
-        for k in range(1, gap_px + 2):
-            if k >= size:
-                break
-            off = k * step
-            a = flat[:-off]
-            b = flat[off:]
-            idx = np.flatnonzero(a != b)
-            av = a[idx]
-            bv = b[idx]
-            keep = (av > 0) & (bv > 0)
-            if step == 1:
-                keep &= (idx % nx) < nx - k  # both pixels on the same row
-            for j in range(1, k):
-                keep &= zero[idx + j * step]
-            if keep.any():
-                av = av[keep].astype(np.int64)
-                bv = bv[keep].astype(np.int64)
-                codes.append(np.minimum(av, bv) * base + np.maximum(av, bv))
-    if not codes:
+    codes = contact_codes(as_kernel_labels(labels), max(0, int(gap_px)), base)
+    if codes.size == 0:
         return pd.DataFrame(
             {
                 "label_a": np.zeros(0, np.int64),
@@ -184,7 +164,7 @@ def label_contacts(labels: np.ndarray, gap_px: int = 0) -> pd.DataFrame:
                 "border_px": np.zeros(0, np.int64),
             }
         )
-    uniq, counts = np.unique(np.concatenate(codes), return_counts=True)
+    uniq, counts = np.unique(codes, return_counts=True)
     return pd.DataFrame(
         {"label_a": uniq // base, "label_b": uniq % base, "border_px": counts.astype(np.int64)}
     )

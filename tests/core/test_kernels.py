@@ -157,3 +157,101 @@ def test_segmentation_helpers_match_scipy():
     ids, first = np.unique(rl.ravel(), return_index=True)
     assert ids.tolist() == list(range(int(rl.max()) + 1))
     assert np.all(np.diff(first[1:]) > 0)  # raster order of first pixels
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.uint16, np.int16, np.int32, np.int64,
+                                   np.float32, np.float64])
+@pytest.mark.parametrize("radius", [0, 1, 2, 5, 200])
+def test_shift_extremes_match_scipy_filters(dtype, radius):
+    from pgpviewer.core.neighbours import shift_max, shift_min
+
+    rng = np.random.default_rng(radius)
+    a = (rng.random((37, 53)) * 200).astype(dtype)
+    size = 2 * radius + 1
+    for ours, ref in ((shift_max, ndi.maximum_filter), (shift_min, ndi.minimum_filter)):
+        got = ours(a, radius)
+        assert got.dtype == a.dtype
+        np.testing.assert_array_equal(got, ref(a, size=size, mode="nearest"))
+    # non-contiguous input
+    np.testing.assert_array_equal(shift_max(a.T, 1), ndi.maximum_filter(a.T, 3, mode="nearest"))
+
+
+def test_label_percentiles_with_nan_values_use_the_key_sort():
+    lab = np.array([[1, 1, 1, 2, 2]])
+    v = np.array([[3.0, np.nan, 2.0, 9.0, 1.0]])
+    out = kernels.label_percentiles(v, lab, [0, 100])
+    assert out[0, 1] == 2.0 and np.isnan(out[1, 1])  # NaN sorts last, as in np.sort
+    assert out[:, 2].tolist() == [1.0, 9.0]
+
+
+def _numpy_spot_response(g, scale):
+    hyy = np.zeros_like(g)
+    hxx = np.zeros_like(g)
+    hxy = np.zeros_like(g)
+    hyy[1:-1] = g[2:] - 2 * g[1:-1] + g[:-2]
+    hxx[:, 1:-1] = g[:, 2:] - 2 * g[:, 1:-1] + g[:, :-2]
+    hxy[1:-1, 1:-1] = 0.25 * (g[2:, 2:] - g[2:, :-2] - g[:-2, 2:] + g[:-2, :-2])
+    lam2 = 0.5 * (hyy + hxx) + np.sqrt((0.5 * (hyy - hxx)) ** 2 + hxy**2)
+    return (-lam2 * np.float32(scale)).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (40, 33)])
+def test_compiled_spot_response_is_bit_identical_to_numpy(shape):
+    from pgpviewer.core._ckernels import spot_response
+
+    g = (np.random.default_rng(7).random(shape) * 1000).astype(np.float32)
+    np.testing.assert_array_equal(spot_response(g, 1.7), _numpy_spot_response(g, 1.7))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.float32, bool])
+def test_label_sums_and_centroids_are_bit_identical_to_bincount(dtype):
+    rng = np.random.default_rng(3)
+    lab = ndi.label(_blobs(3, shape=(61, 47)))[0]
+    lab[lab == 3] = 0  # a missing label
+    values = (rng.random(lab.shape) * 3000).astype(dtype)
+    mask = rng.random(lab.shape) > 0.3
+    n = int(lab.max())
+    sel = (lab > 0) & mask
+    counts, sums = kernels.label_sums(lab, values, n, mask)
+    np.testing.assert_array_equal(counts, np.bincount(lab[sel], minlength=n + 1))
+    np.testing.assert_array_equal(
+        sums, np.bincount(lab[sel], weights=values[sel].astype(np.float64), minlength=n + 1))
+    counts, sy, sx = kernels.label_centroids(lab, n)
+    yy, xx = np.nonzero(lab)
+    np.testing.assert_array_equal(sy, np.bincount(lab[yy, xx], weights=yy.astype(float),
+                                                  minlength=n + 1))
+    np.testing.assert_array_equal(sx, np.bincount(lab[yy, xx], weights=xx.astype(float),
+                                                  minlength=n + 1))
+
+
+def _numpy_contacts(labels, gap_px):
+    n = int(labels.max())
+    base = n + 1
+    ny, nx = labels.shape
+    flat = labels.ravel()
+    codes = []
+    for step, size in ((1, nx), (nx, ny)):
+        for k in range(1, gap_px + 2):
+            if k >= size:
+                break
+            off = k * step
+            a, b = flat[:-off], flat[off:]
+            idx = np.flatnonzero(a != b)
+            keep = (a[idx] > 0) & (b[idx] > 0)
+            if step == 1:
+                keep &= (idx % nx) < nx - k
+            for j in range(1, k):
+                keep &= flat[idx + j * step] == 0
+            av, bv = a[idx][keep].astype(np.int64), b[idx][keep].astype(np.int64)
+            codes.append(np.minimum(av, bv) * base + np.maximum(av, bv))
+    uniq, counts = np.unique(np.concatenate(codes), return_counts=True)
+    return np.column_stack([uniq // base, uniq % base, counts]).tolist()
+
+
+@pytest.mark.parametrize("gap", [0, 1, 3])
+def test_compiled_contacts_match_the_array_formulation(gap):
+    from pgpviewer.core.neighbours import label_contacts
+
+    rng = np.random.default_rng(gap)
+    lab = rng.integers(0, 6, (30, 41)) * (rng.random((30, 41)) > 0.4)
+    assert label_contacts(lab, gap).values.tolist() == _numpy_contacts(lab, gap)

@@ -1,0 +1,312 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""Compiled inner loops of :mod:`pgpviewer.core.kernels` (built by ``hatch_build.py``).
+
+Each function is an exact replacement of a numpy formulation kept as the reference in
+``tests/core/test_ckernels.py``: the same values, computed in one or two passes over the image
+without temporaries. Callers use the wrappers in :mod:`pgpviewer.core.kernels` and
+:mod:`pgpviewer.core.neighbours`, which check and convert their inputs.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
+from libcpp.algorithm cimport nth_element
+from libc.math cimport sqrtf
+
+ctypedef fused pix_t:
+    uint8_t
+    uint16_t
+    int32_t
+    int64_t
+    float
+    double
+
+ctypedef fused lab_t:
+    int32_t
+    int64_t
+
+
+
+
+cdef void _extreme_pass(pix_t* src, pix_t* dst, Py_ssize_t ny, Py_ssize_t nx, Py_ssize_t r,
+                        bint take_max) noexcept nogil:
+    """Rows then columns of a clipped (2r+1)² window; ``dst`` rows are overwritten."""
+    cdef Py_ssize_t y, x, k, lo, hi
+    cdef pix_t* row
+    cdef pix_t* s
+    cdef pix_t* d
+    # columns first, from src into dst: each output row is the extreme of 2r+1 input rows
+    for y in range(ny):
+        lo = y - r if y > r else 0
+        hi = y + r if y + r < ny else ny - 1
+        d = dst + y * nx
+        s = src + lo * nx
+        for x in range(nx):
+            d[x] = s[x]
+        for k in range(lo + 1, hi + 1):
+            s = src + k * nx
+            if take_max:
+                for x in range(nx):
+                    d[x] = d[x] if d[x] >= s[x] else s[x]
+            else:
+                for x in range(nx):
+                    d[x] = d[x] if d[x] <= s[x] else s[x]
+
+
+cdef void _row_pass(pix_t* src, pix_t* dst, Py_ssize_t ny, Py_ssize_t nx, Py_ssize_t r,
+                    bint take_max) noexcept nogil:
+    cdef Py_ssize_t y, x, k
+    cdef pix_t* s
+    cdef pix_t* d
+    for y in range(ny):
+        s = src + y * nx
+        d = dst + y * nx
+        for x in range(nx):
+            d[x] = s[x]
+        for k in range(1, r + 1):
+            if k >= nx:
+                break
+            if take_max:
+                for x in range(nx - k):
+                    d[x] = d[x] if d[x] >= s[x + k] else s[x + k]
+                for x in range(k, nx):
+                    d[x] = d[x] if d[x] >= s[x - k] else s[x - k]
+            else:
+                for x in range(nx - k):
+                    d[x] = d[x] if d[x] <= s[x + k] else s[x + k]
+                for x in range(k, nx):
+                    d[x] = d[x] if d[x] <= s[x - k] else s[x - k]
+
+
+def extreme_filter(pix_t[:, ::1] a, Py_ssize_t radius, bint take_max):
+    """Max (``take_max``) or min of ``a`` over each pixel's (2r+1)² square, clipped at edges."""
+    cdef Py_ssize_t ny = a.shape[0], nx = a.shape[1]
+    tmp_arr = np.empty((ny, nx), dtype=np.asarray(a).dtype)
+    out_arr = np.empty((ny, nx), dtype=np.asarray(a).dtype)
+    cdef pix_t[:, ::1] tmp = tmp_arr
+    cdef pix_t[:, ::1] out = out_arr
+    if ny == 0 or nx == 0:
+        return out_arr
+    with nogil:
+        _extreme_pass(&a[0, 0], &tmp[0, 0], ny, nx, radius, take_max)
+        _row_pass(&tmp[0, 0], &out[0, 0], ny, nx, radius, take_max)
+    return out_arr
+
+
+def hole_owners(lab_t[:, ::1] labels, int32_t[:, ::1] holes, uint8_t[::1] skip,
+                Py_ssize_t n_holes):
+    """The single label around each hole (8-neighbours of its pixels); 0 none, -1 several.
+
+    ``holes`` numbers the candidate background components 1..n_holes (0 elsewhere); components
+    with ``skip[h]`` set (e.g. touching the image border) get 0.
+    """
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x, dy, dx, yy, xx
+    owner_arr = np.zeros(n_holes + 1, np.int64)
+    cdef int64_t[::1] owner = owner_arr
+    cdef int32_t h
+    cdef int64_t lab
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                h = holes[y, x]
+                if h == 0 or skip[h] or owner[h] < 0:
+                    continue
+                for dy in range(-1, 2):
+                    yy = y + dy
+                    if yy < 0 or yy >= ny:
+                        continue
+                    for dx in range(-1, 2):
+                        xx = x + dx
+                        if xx < 0 or xx >= nx:
+                            continue
+                        lab = labels[yy, xx]
+                        if lab > 0:
+                            if owner[h] == 0:
+                                owner[h] = lab
+                            elif owner[h] != lab:
+                                owner[h] = -1
+    return owner_arr
+
+
+def paint_holes(lab_t[:, ::1] labels, int32_t[:, ::1] holes, int64_t[::1] owner):
+    """A copy of ``labels`` with each hole pixel given its hole's owner (when > 0)."""
+    out_arr = np.array(labels, copy=True)
+    cdef lab_t[:, ::1] out = out_arr
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x
+    cdef int32_t h
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                h = holes[y, x]
+                if h > 0 and owner[h] > 0:
+                    out[y, x] = <lab_t>owner[h]
+    return out_arr
+
+
+def label_order_statistics(float[::1] values, lab_t[::1] labels, Py_ssize_t n, double[::1] qs):
+    """Nearest-rank percentiles ``floor(q/100 · (count − 1))`` of each label's values.
+
+    Returns ``(out, counts)``: ``out`` (len(qs), n + 1) float64 with NaN where a label has no
+    pixel (and for label 0), ``counts`` (n + 1,) int64. Labels outside 1..n are ignored.
+    ``qs`` must ascend. Each label's values are bucketed, then selected (``nth_element``).
+    """
+    cdef Py_ssize_t m = values.shape[0], i, j, c, k, lo, prev, nq = qs.shape[0]
+    counts_arr = np.zeros(n + 1, np.int64)
+    starts_arr = np.zeros(n + 2, np.int64)
+    cdef int64_t[::1] counts = counts_arr
+    cdef int64_t[::1] starts = starts_arr
+    cdef lab_t lab
+    with nogil:
+        for i in range(m):
+            lab = labels[i]
+            if lab > 0 and lab <= n:
+                counts[lab] += 1
+        for j in range(1, n + 1):
+            starts[j + 1] = starts[j] + counts[j]
+    buf_arr = np.empty(starts_arr[n + 1], np.float32)
+    fill_arr = starts_arr.copy()
+    out_arr = np.full((nq, n + 1), np.nan)
+    cdef float[::1] buf = buf_arr
+    cdef int64_t[::1] fill = fill_arr
+    cdef double[:, ::1] out = out_arr
+    with nogil:
+        for i in range(m):
+            lab = labels[i]
+            if lab > 0 and lab <= n:
+                buf[fill[lab]] = values[i]
+                fill[lab] += 1
+        for j in range(1, n + 1):
+            c = counts[j]
+            if c == 0:
+                continue
+            # qs ascend, so each selection only needs the part right of the previous one
+            lo = starts[j]
+            prev = -1
+            for k in range(nq):
+                i = <Py_ssize_t>(qs[k] / 100.0 * (c - 1))
+                if i != prev:
+                    nth_element(&buf[lo], &buf[starts[j] + i], &buf[starts[j]] + c)
+                    lo = starts[j] + i + 1
+                    prev = i
+                out[k, j] = buf[starts[j] + i]
+    return out_arr, counts_arr
+
+
+def label_centroids(lab_t[:, ::1] labels, Py_ssize_t n):
+    """Pixel count and summed row/column index of each label 0..n (label 0 not counted).
+
+    Sums are accumulated in raster order in float64, as ``np.bincount(..., weights=...)``
+    over the labelled pixels does, so results are bit-identical to it.
+    """
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x
+    counts_arr = np.zeros(n + 1, np.int64)
+    sy_arr = np.zeros(n + 1, np.float64)
+    sx_arr = np.zeros(n + 1, np.float64)
+    cdef int64_t[::1] counts = counts_arr
+    cdef double[::1] sy = sy_arr
+    cdef double[::1] sx = sx_arr
+    cdef lab_t lab
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                lab = labels[y, x]
+                if lab > 0 and lab <= n:
+                    counts[lab] += 1
+                    sy[lab] += <double>y
+                    sx[lab] += <double>x
+    return counts_arr, sy_arr, sx_arr
+
+
+def label_sums(lab_t[:, ::1] labels, pix_t[:, ::1] values, uint8_t[:, ::1] mask,
+               Py_ssize_t n):
+    """Count and float64 sum of ``values`` per label 0..n over labelled pixels where ``mask``
+    is set (``mask`` may be None: all pixels); raster-order accumulation as ``np.bincount``."""
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x
+    counts_arr = np.zeros(n + 1, np.int64)
+    sums_arr = np.zeros(n + 1, np.float64)
+    cdef int64_t[::1] counts = counts_arr
+    cdef double[::1] sums = sums_arr
+    cdef lab_t lab
+    cdef bint use_mask = mask is not None
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                lab = labels[y, x]
+                if lab > 0 and lab <= n and (not use_mask or mask[y, x]):
+                    counts[lab] += 1
+                    sums[lab] += <double>values[y, x]
+    return counts_arr, sums_arr
+
+
+def contact_codes(lab_t[:, ::1] labels, Py_ssize_t gap, int64_t base):
+    """``min(a, b) * base + max(a, b)`` for every pair of different non-zero labels ``a``, ``b``
+    at distance ``k`` ≤ gap + 1 along a row or a column with only background (0) between them
+    (one code per pixel pair; unsorted, with repeats)."""
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x, k, j
+    cdef Py_ssize_t cap = 1024, m = 0
+    codes_arr = np.empty(cap, np.int64)
+    cdef int64_t[::1] codes = codes_arr
+    cdef int64_t a, b
+    cdef int axis
+    for axis in range(2):
+        for y in range(ny):
+            for x in range(nx):
+                a = labels[y, x]
+                if a == 0:
+                    continue
+                for k in range(1, gap + 2):
+                    if axis == 0:
+                        if x + k >= nx:
+                            break
+                        b = labels[y, x + k]
+                    else:
+                        if y + k >= ny:
+                            break
+                        b = labels[y + k, x]
+                    if b == 0:
+                        continue  # keep looking across the background gap
+                    if b != a:
+                        if m == cap:
+                            cap *= 2
+                            codes_arr = np.resize(codes_arr, cap)
+                            codes = codes_arr
+                        codes[m] = (a if a < b else b) * base + (b if a < b else a)
+                        m += 1
+                    break  # the first labelled pixel ends the search
+    return codes_arr[:m]
+
+
+def spot_response(float[:, ::1] g, float scale):
+    """``−λ₂ · scale`` of the 3-point Hessian of ``g`` (λ₂ the larger eigenvalue), float32;
+    the outer rows/columns use zero for the second differences they lack (as
+    :func:`pgpviewer.core.puncta._filter`)."""
+    cdef Py_ssize_t ny = g.shape[0], nx = g.shape[1], y, x
+    out_arr = np.empty((ny, nx), np.float32)
+    cdef float[:, ::1] out = out_arr
+    cdef float hyy, hxx, hxy, half_tr, dd, disc, lam2
+    # float constants: Cython writes literals as double, which would move the arithmetic to
+    # double and change the float32 roundings numpy makes
+    cdef float two = 2, quarter = 0.25, half = 0.5
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                if 0 < y < ny - 1:
+                    hyy = g[y + 1, x] - two * g[y, x] + g[y - 1, x]
+                else:
+                    hyy = 0
+                if 0 < x < nx - 1:
+                    hxx = g[y, x + 1] - two * g[y, x] + g[y, x - 1]
+                else:
+                    hxx = 0
+                if 0 < y < ny - 1 and 0 < x < nx - 1:
+                    hxy = quarter * (g[y + 1, x + 1] - g[y + 1, x - 1] - g[y - 1, x + 1]
+                                  + g[y - 1, x - 1])
+                else:
+                    hxy = 0
+                half_tr = half * (hyy + hxx)
+                dd = half * (hyy - hxx)
+                disc = sqrtf(dd * dd + hxy * hxy)
+                lam2 = half_tr + disc
+                out[y, x] = -lam2 * scale
+    return out_arr
