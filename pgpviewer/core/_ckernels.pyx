@@ -310,3 +310,128 @@ def spot_response(float[:, ::1] g, float scale):
                 lam2 = half_tr + disc
                 out[y, x] = -lam2 * scale
     return out_arr
+
+
+cdef inline Py_ssize_t _find(int64_t* parent, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t root = i, nxt
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:  # path compression
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+def largest_pieces(lab_t[:, ::1] labels, Py_ssize_t n):
+    """Each label's largest 4-connected piece: a copy of ``labels`` with the other pieces set
+    to 0. Pieces are numbered in raster order of their first pixel; among pieces of equal size
+    the later one is kept (as a stable ascending sort of the sizes, largest last, would)."""
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x, i, r, a, b
+    cdef Py_ssize_t m = ny * nx
+    out_arr = np.array(labels, copy=True)
+    if m == 0:
+        return out_arr
+    cdef lab_t[::1] flat = out_arr.reshape(-1)
+    parent_arr = np.arange(m, dtype=np.int64)
+    size_arr = np.zeros(m, np.int64)
+    best_arr = np.full(n + 1, -1, np.int64)
+    cdef int64_t[::1] parent = parent_arr
+    cdef int64_t[::1] size = size_arr
+    cdef int64_t[::1] best = best_arr
+    cdef int64_t* par = &parent[0]
+    cdef lab_t lab
+    with nogil:
+        for y in range(ny):
+            for x in range(nx):
+                i = y * nx + x
+                lab = flat[i]
+                if lab == 0:
+                    continue
+                if x > 0 and flat[i - 1] == lab:
+                    par[i] = _find(par, i - 1)
+                if y > 0 and flat[i - nx] == lab:
+                    b = _find(par, i - nx)
+                    a = _find(par, i)
+                    if a != b:  # the smaller index stays the root: a piece's root is its
+                        if a < b:  # first pixel in raster order
+                            par[b] = a
+                        else:
+                            par[a] = b
+        for i in range(m):
+            if flat[i] != 0:
+                size[_find(par, i)] += 1
+        for i in range(m):  # roots in raster order: the later of equal pieces wins
+            lab = flat[i]
+            if lab > 0 and lab <= n and par[i] == i:
+                if best[lab] < 0 or size[i] >= size[best[lab]]:
+                    best[lab] = i
+        for i in range(m):
+            lab = flat[i]
+            if lab != 0 and (lab < 0 or lab > n or best[lab] != _find(par, i)):
+                flat[i] = 0
+    return out_arr
+
+
+def edt_squared(uint8_t[:, ::1] mask):
+    """Squared Euclidean distance (int64) of each set pixel to the nearest unset pixel
+    (Felzenszwalb & Huttenlocher's lower envelope of parabolas: columns, then rows); -1 where
+    the image has no unset pixel in reach (only when it has none at all)."""
+    cdef Py_ssize_t ny = mask.shape[0], nx = mask.shape[1], y, x, k, q
+    cdef int64_t INF = 1 << 62
+    col_arr = np.empty((ny, nx), np.int64)
+    out_arr = np.empty((ny, nx), np.int64)
+    cdef int64_t[:, ::1] col = col_arr
+    cdef int64_t[:, ::1] out = out_arr
+    cdef int64_t last, d
+    v_arr = np.empty(max(nx, 1), np.int64)
+    z_arr = np.empty(max(nx, 1) + 1, np.float64)
+    cdef int64_t[::1] v = v_arr
+    cdef double[::1] z = z_arr
+    cdef double s
+    with nogil:
+        # columns: distance to the nearest unset pixel above or below (two sweeps)
+        for x in range(nx):
+            last = -1
+            for y in range(ny):
+                if mask[y, x] == 0:
+                    last = y
+                    col[y, x] = 0
+                else:
+                    col[y, x] = INF if last < 0 else (y - last) * (y - last)
+            last = -1
+            for y in range(ny - 1, -1, -1):
+                if mask[y, x] == 0:
+                    last = y
+                elif last >= 0:
+                    d = (last - y) * (last - y)
+                    if d < col[y, x]:
+                        col[y, x] = d
+        # rows: lower envelope of the parabolas (x - q)² + col[y, q] over finite sites q
+        for y in range(ny):
+            k = -1
+            for q in range(nx):
+                if col[y, q] >= INF:
+                    continue
+                while k >= 0:
+                    s = ((col[y, q] + q * q) - (col[y, v[k]] + v[k] * v[k])) / (2.0 * (q - v[k]))
+                    if s <= z[k]:
+                        k -= 1
+                    else:
+                        break
+                k += 1
+                v[k] = q
+                z[k] = -1e300 if k == 0 else ((col[y, q] + q * q)
+                                              - (col[y, v[k - 1]] + v[k - 1] * v[k - 1])) / (
+                                                  2.0 * (q - v[k - 1]))
+                z[k + 1] = 1e300
+            if k < 0:
+                for x in range(nx):
+                    out[y, x] = -1
+                continue
+            q = 0
+            for x in range(nx):
+                while z[q + 1] < x:
+                    q += 1
+                out[y, x] = (x - v[q]) * (x - v[q]) + col[y, v[q]]
+    return out_arr

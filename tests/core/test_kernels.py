@@ -255,3 +255,25 @@ def test_compiled_contacts_match_the_array_formulation(gap):
     rng = np.random.default_rng(gap)
     lab = rng.integers(0, 6, (30, 41)) * (rng.random((30, 41)) > 0.4)
     assert label_contacts(lab, gap).values.tolist() == _numpy_contacts(lab, gap)
+
+
+def _skimage_largest_piece(labels):
+    from skimage import measure
+
+    pieces = measure.label(labels, connectivity=1, background=0)
+    sizes = np.bincount(pieces.ravel())
+    owner = np.zeros(sizes.size, np.int64)
+    owner[pieces.ravel()] = labels.ravel()
+    best = np.zeros(int(labels.max()) + 1, np.int64)
+    order = np.argsort(sizes[1:], kind="stable") + 1
+    best[owner[order]] = order
+    keep = np.zeros(sizes.size, bool)
+    keep[best[best > 0]] = True
+    return np.where(keep[pieces], labels, 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_keep_largest_piece_matches_the_skimage_formulation(seed):
+    rng = np.random.default_rng(seed)
+    lab = ndi.median_filter(rng.integers(0, 7, (45, 61)), 3)  # many pieces, equal-size ties
+    np.testing.assert_array_equal(kernels.keep_largest_piece(lab), _skimage_largest_piece(lab))
