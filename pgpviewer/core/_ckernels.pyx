@@ -435,3 +435,27 @@ def edt_squared(uint8_t[:, ::1] mask):
                     q += 1
                 out[y, x] = (x - v[q]) * (x - v[q]) + col[y, v[q]]
     return out_arr
+
+
+def median_f32(float[::1] values):
+    """``np.median`` of a float32 vector without NaN (selection on a copy, O(n)): the middle
+    value, or the float32 mean of the two middle values for an even count."""
+    cdef Py_ssize_t n = values.shape[0], h = n // 2, i
+    if n == 0:
+        return float("nan")
+    buf_arr = np.array(values, copy=True)
+    cdef float[::1] buf = buf_arr
+    cdef float a, b, two = 2
+    with nogil:
+        nth_element(&buf[0], &buf[h], &buf[0] + n)
+        b = buf[h]
+        if n % 2:
+            a = b
+        else:  # the largest of the lower half
+            a = buf[0]
+            for i in range(1, h):
+                if buf[i] > a:
+                    a = buf[i]
+    if n % 2:
+        return b
+    return (a + b) / two
