@@ -459,3 +459,49 @@ def median_f32(float[::1] values):
     if n % 2:
         return b
     return (a + b) / two
+
+
+cdef void _axis_weights(double[::1] centres, Py_ssize_t n, Py_ssize_t* idx, double* w) noexcept nogil:
+    """For positions 0..n-1: the left centre (clipped to the first/last pair) and the weight
+    of the right one, as ``np.searchsorted(centres, at) - 1`` clipped and
+    ``(at - c0) / (c1 - c0)``."""
+    cdef Py_ssize_t m = centres.shape[0], i = 0, p
+    for p in range(n):
+        while i < m and centres[i] < p:
+            i += 1
+        idx[p] = min(max(i - 1, 0), m - 2)
+        w[p] = (p - centres[idx[p]]) / (centres[idx[p] + 1] - centres[idx[p]])
+
+
+def interp_grid(double[:, ::1] grid, double[::1] cy, double[::1] cx, Py_ssize_t ny,
+                Py_ssize_t nx):
+    """Separable linear interpolation (linear extrapolation beyond the outer centres) of a
+    coarse ``grid`` given at row centres ``cy`` and column centres ``cx`` to a (ny, nx) float32
+    image: first along rows, then columns, in float64 (as two ``_interp_linear`` calls of
+    :mod:`pgpviewer.core.seg_channels`). Needs at least two centres on each axis."""
+    cdef Py_ssize_t gy = grid.shape[0], gx = grid.shape[1], y, x, j
+    iy_arr = np.empty(ny, np.intp)
+    ix_arr = np.empty(nx, np.intp)
+    wy_arr = np.empty(ny, np.float64)
+    wx_arr = np.empty(nx, np.float64)
+    row_arr = np.empty(gx, np.float64)
+    out_arr = np.empty((ny, nx), np.float32)
+    cdef Py_ssize_t[::1] iy = iy_arr
+    cdef Py_ssize_t[::1] ix = ix_arr
+    cdef double[::1] wy = wy_arr
+    cdef double[::1] wx = wx_arr
+    cdef double[::1] row = row_arr
+    cdef float[:, ::1] out = out_arr
+    cdef double a
+    if gy < 2 or gx < 2 or ny == 0 or nx == 0:
+        raise ValueError("interp_grid needs a grid of at least 2 x 2 and a non-empty output")
+    with nogil:
+        _axis_weights(cy, ny, &iy[0], &wy[0])
+        _axis_weights(cx, nx, &ix[0], &wx[0])
+        for y in range(ny):
+            a = wy[y]
+            for j in range(gx):
+                row[j] = grid[iy[y], j] * (1 - a) + grid[iy[y] + 1, j] * a
+            for x in range(nx):
+                out[y, x] = <float>(row[ix[x]] * (1 - wx[x]) + row[ix[x] + 1] * wx[x])
+    return out_arr
