@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters
 
+from pgpviewer.core._ckernels import interp_grid
 from pgpviewer.core.measurements import pixel_noise_sd
 from pgpviewer.core.params import SegmentationParams
 
@@ -83,6 +84,8 @@ def smooth_background(image: np.ndarray, scale_px: float) -> np.ndarray:
     # separable linear interpolation between box centres, linear extrapolation beyond them
     cy = (np.arange(gy) * by + np.minimum((np.arange(gy) + 1) * by, ny) - 1) / 2.0
     cx = (np.arange(gx) * bx + np.minimum((np.arange(gx) + 1) * bx, nx) - 1) / 2.0
+    if gy >= 2 and gx >= 2:
+        return interp_grid(np.ascontiguousarray(grid), cy, cx, ny, nx)
     rows = _interp_linear(cy, grid, np.arange(ny))
     out = _interp_linear(cx, rows.T, np.arange(nx)).T
     return out.astype(np.float32)

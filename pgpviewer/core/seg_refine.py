@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import measure, morphology
+from skimage import morphology
 
-from pgpviewer.core.kernels import fill_label_holes
+from pgpviewer.core.kernels import fill_label_holes, keep_largest_piece
 from pgpviewer.core.measurements import label_percentile
 from pgpviewer.core.neighbours import shift_max, shift_min
 
@@ -349,18 +349,4 @@ def grow_bodyless_cells(labels: np.ndarray, nuclei: np.ndarray, diameter_px: flo
 
 def _keep_largest_piece(labels: np.ndarray) -> np.ndarray:
     """Each label keeps only its largest 4-connected piece."""
-    if labels.max() == 0:
-        return labels
-    pieces = measure.label(labels, connectivity=1, background=0)
-    n_pieces = int(pieces.max())
-    if n_pieces == int(np.count_nonzero(np.bincount(labels.ravel())[1:])):
-        return labels
-    sizes = np.bincount(pieces.ravel(), minlength=n_pieces + 1)
-    owner = np.zeros(n_pieces + 1, np.int64)
-    owner[pieces.ravel()] = labels.ravel()
-    best = np.zeros(int(labels.max()) + 1, np.int64)
-    order = np.argsort(sizes[1:], kind="stable") + 1  # ascending; the largest wins last
-    best[owner[order]] = order
-    keep = np.zeros(n_pieces + 1, bool)
-    keep[best[best > 0]] = True
-    return np.where(keep[pieces], labels, 0)
+    return keep_largest_piece(labels)
