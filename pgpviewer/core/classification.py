@@ -6,8 +6,13 @@ Per frame, each cell gets a call from its background-corrected signals (from
 **Per-frame split** of one signal (:func:`split_bright_dim`): the signal is floored at twice the
 channel's background noise and log-transformed; Otsu's split of the log values gives two groups
 and the threshold is placed in the widest gap between their medians (populations differ by a
-gap in dye level; Otsu alone tends to cut a broad group in half). The split is accepted when
-the bright group's median is at least ``min_fold_change`` times the dim group's. Otherwise the
+gap in dye level; Otsu alone tends to cut a broad group in half). When the dim group carries no
+dye (its median within 3 noise SDs of the background), the threshold is lowered to 8 of that
+group's robust SDs above its median: cells whose dye was halved by one or more divisions are
+still dye-bright although the widest gap may lie above them. Identity signals are the means of
+each cell's core (:data:`~pgpviewer.core.measurements.CORE_SIGNAL_ROLES`), so light blurred in
+from a bright neighbour does not make a dye-negative cell look positive. The split is accepted
+when the bright group's median is at least ``min_fold_change`` times the dim group's. Otherwise the
 frame is taken as one population and each cell is bright when its signal exceeds 3 × the
 background noise. Because the threshold is found again in every frame, dye dilution by division
 and bleaching (which dim all cells together) do not move cells from one class to the other.
@@ -48,6 +53,14 @@ _CLEAR_MARGIN = float(np.log(1.5))
 _UNIMODAL_SNR = 3.0
 # Signals are floored at this many noise SDs before the log transform.
 _FLOOR_SNR = 2.0
+# A dim group whose median is within this many background noise SDs carries no dye...
+_NEGATIVE_SNR = 3.0
+# ...and a cell more than this many of the group's robust SDs above its median does.
+_NEGATIVE_SPREADS = 8.0
+# The group's robust SD is taken as at least this fraction of the background noise SD (cell
+# means average many pixels, so their spread is well below the pixel noise).
+_MIN_SPREAD_SNR = 0.1
+_MAD_TO_SD = 1.4826
 
 
 def _otsu_1d(z: np.ndarray) -> float | None:
@@ -88,6 +101,28 @@ def _gap_split(z: np.ndarray) -> float | None:
     gaps = np.diff(sel)
     k = int(np.argmax(gaps))
     return float((sel[k] + sel[k + 1]) / 2)
+
+
+def _negative_ceiling(dim: np.ndarray, noise: float, t: float) -> float:
+    """Log threshold just above a dye-negative dim group (``t`` when the group is not one).
+
+    Cells without the dye sit at the background level, give or take spill-over from bright
+    neighbours; dye-positive cells can be diluted towards them by divisions (each halves the
+    dye), so their lowest members need not be separated from the rest of their population by
+    the widest gap. When the dim group is consistent with no dye (median within
+    ``_NEGATIVE_SNR`` noise SDs of the background), a cell is dye-bright once it is
+    ``_NEGATIVE_SPREADS`` robust SDs of that group above the group's median (and more than
+    3 noise SDs above the background).
+    """
+    if dim.size < 3:
+        return t
+    med = float(np.median(dim))
+    if med > _NEGATIVE_SNR * noise:
+        return t
+    spread = max(_MAD_TO_SD * float(np.median(np.abs(dim - med))), _MIN_SPREAD_SNR * noise)
+    # never below the one-population rule's level (3 noise SDs, above the log floor)
+    ceiling = max(med + _NEGATIVE_SPREADS * spread, _UNIMODAL_SNR * noise)
+    return float(np.log(ceiling))
 
 
 def split_bright_dim(
@@ -137,6 +172,8 @@ def split_bright_dim(
         hi = z > t
         fold = np.exp(np.median(z[hi]) - np.median(z[~hi]))
         accepted = bool(fold >= min_fold_change)
+    if accepted and has_noise:
+        t = min(t, _negative_ceiling(v[z <= t], noise, t))
     if not accepted:
         level = _UNIMODAL_SNR * noise if has_noise else floor
         t = float(np.log(max(level, 1e-12)))

@@ -72,6 +72,12 @@ __all__ = [
 ]
 
 SIGNAL_ROLES = ("donor", "recipient", "pgp")
+#: Identity dyes fill the cytoplasm: their per-cell signal (for populations) is the mean of the
+#: cell's core, so light blurred in from a bright neighbour does not count (P-gp, which sits on
+#: the membrane, is measured over the whole cell).
+CORE_SIGNAL_ROLES = ("donor", "recipient")
+_CORE_DEPTH_PX = 2
+_CORE_MIN_PX = 9
 
 # Background pixels must be farther than this from every cell ("global" background).
 _BG_MARGIN_PX = 2
@@ -275,6 +281,20 @@ def _backgrounds(image, labels, n, params, *, with_noise=True):
     return per_label, level, noise
 
 
+def _core_labels(labels: np.ndarray, n: int, counts: np.ndarray) -> np.ndarray:
+    """Each cell's core: its pixels at least ``_CORE_DEPTH_PX`` (chessboard) from any other
+    label or background; cells with fewer than ``_CORE_MIN_PX`` core pixels keep all theirs."""
+    d = _CORE_DEPTH_PX
+    core = np.where((shift_min(labels, d) == labels) & (shift_max(labels, d) == labels),
+                    labels, 0)
+    n_core = np.bincount(core.ravel(), minlength=n + 1)[: n + 1]
+    small = (n_core < _CORE_MIN_PX) & (counts > 0)
+    small[0] = False
+    if small.any():
+        core = np.where(small[labels], labels, core)
+    return core
+
+
 def _base_table(labels: np.ndarray) -> tuple[np.ndarray, int, dict]:
     """(pixel counts per label 0..n, n, the label/centroid/area columns) in one pass."""
     n = int(labels.max()) if labels.size else 0
@@ -319,7 +339,8 @@ def frame_features(
     features : DataFrame
         One row per label present, sorted by label: ``label``, ``centroid_y``, ``centroid_x``,
         ``area_px``, and for each role in ``donor``, ``recipient``, ``pgp``: ``<role>_signal``
-        (background-corrected mean; NaN when the role is not mapped) and ``<role>_noise``
+        (background-corrected mean, of the cell's core for the identity dyes
+        :data:`CORE_SIGNAL_ROLES`; NaN when the role is not mapped) and ``<role>_noise``
         (robust SD of that channel's background pixels in this frame; NaN when not mapped).
     contacts : DataFrame
         ``label_a``, ``label_b``, ``border_px`` (see :func:`label_contacts`).
@@ -345,9 +366,16 @@ def frame_features(
     if wanted:
         sub = image[[roles[r] for r in wanted]]
         per_label, _, noise = _backgrounds(sub, labels, n, params)
+        core = None
         for i, role in enumerate(wanted):
+            if role in CORE_SIGNAL_ROLES:
+                if core is None:
+                    core = _core_labels(labels, n, counts)
+                n_px, sums = label_sums(core, sub[i], n)
+            else:
+                n_px, sums = counts, label_sums(labels, sub[i], n)[1]
             with np.errstate(invalid="ignore", divide="ignore"):
-                mean = label_sums(labels, sub[i], n)[1] / counts
+                mean = sums / n_px
             table[f"{role}_signal"] = (mean - per_label[i])[present]
             table[f"{role}_noise"] = float(noise[i])
     for role in SIGNAL_ROLES:

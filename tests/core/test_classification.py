@@ -47,10 +47,20 @@ def test_split_is_not_fooled_by_broad_bright_group_or_a_tail():
     # recipients whose dye varies 4-fold after divisions, donors at the floor with spill-over
     rng = np.random.default_rng(0)
     recipients = rng.uniform(100, 450, 30)
-    donors = np.concatenate([rng.normal(3, 4, 25), [15, 19, 37]])
+    donors = np.concatenate([rng.normal(3, 4, 25), [15, 19, 27]])
     s = np.concatenate([recipients, donors])
     bright, _ = split_bright_dim(s, noise=7.0)
     assert bright[:30].all() and not bright[30:].any()
+
+
+def test_recipients_diluted_by_divisions_stay_bright():
+    # daughters and granddaughters (1/2, 1/4 of the dye) fall in the widest log gap's lower side,
+    # but they are far above the dye-negative donors
+    rng = np.random.default_rng(1)
+    recipients = np.concatenate([rng.uniform(200, 260, 12), [110, 120, 60, 52, 45]])
+    donors = rng.normal(5, 3, 20)
+    bright, _ = split_bright_dim(np.concatenate([recipients, donors]), noise=7.4)
+    assert bright[:17].all() and not bright[17:].any()
     # dim recipients just above a noisy floor
     s = np.concatenate([rng.uniform(23, 98, 20), rng.normal(2, 4, 12)])
     bright, _ = split_bright_dim(s, noise=7.0)
