@@ -42,9 +42,10 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import filters, morphology, segmentation
+from skimage import morphology, segmentation
 from skimage.feature import peak_local_max
 
+from pgpviewer.core._ckernels import sobel_magnitude
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3
 from pgpviewer.core.params import SegmentationParams
@@ -259,7 +260,7 @@ def _edge_strength(signals: list[np.ndarray], thresholds: list[float]) -> np.nda
         level = float(np.percentile(fg, _LEVEL_PERCENTILE)) if fg.size >= 10 else 0.0
         if level <= 0:
             continue
-        g = filters.sobel(sig * np.float32(1.0 / level))
+        g = sobel_magnitude(np.ascontiguousarray(sig * np.float32(1.0 / level), np.float32))
         out = g if out is None else out + g
     if out is None:
         out = np.zeros(signals[0].shape, np.float32)
