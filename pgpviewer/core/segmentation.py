@@ -47,7 +47,7 @@ from skimage.feature import peak_local_max
 
 from pgpviewer.core._ckernels import sobel_magnitude
 from pgpviewer.core.errors import InputError
-from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3
+from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3, seeded_watershed
 from pgpviewer.core.params import SegmentationParams
 from pgpviewer.core.seg_channels import background_spread, prepare_channel, smooth_background
 from pgpviewer.core.seg_refine import (
@@ -425,12 +425,9 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     body = _fill_small_holes(body, max_hole)
     if nuclei_lab is not None and nuclei_lab.max() > 0 and params.split_touching:
         markers = np.where(body, nuclei_lab, 0).astype(np.int32)
-        regions = segmentation.watershed(
-            _edge_strength(signals, thresholds),
-            markers,
-            mask=body,
-            compactness=_COMPACTNESS,
-        ).astype(np.int32)
+        regions = seeded_watershed(
+            _edge_strength(signals, thresholds), markers, body, _COMPACTNESS
+        )
         # body parts no nucleus reached get seeds of their own when they are cell-sized (smaller
         # ones are fragments, e.g. pieces of a dim, broken membrane rim)
         rest = body & (regions == 0)

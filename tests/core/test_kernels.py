@@ -287,3 +287,21 @@ def test_compiled_sobel_is_bit_identical_to_skimage(shape):
 
     a = (np.random.default_rng(5).random(shape) * 900).astype(np.float32) * np.float32(0.37)
     np.testing.assert_array_equal(sobel_magnitude(a), filters.sobel(a))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_seeded_watershed_matches_skimage_without_tied_seeds(seed):
+    from skimage import segmentation
+
+    rng = np.random.default_rng(seed)
+    img = ndi.gaussian_filter(rng.random((47, 63)), 2)  # continuous: no two seeds tie
+    mask = img > np.quantile(img, 0.25) if seed % 2 else np.ones(img.shape, bool)
+    markers = np.zeros(img.shape, np.int32)
+    pts = rng.integers(0, 47, (9, 2))
+    markers[pts[:, 0], pts[:, 1]] = np.arange(1, 10)
+    markers[5:9, 20:24] = 4  # a seed region
+    for c in (0.0, 0.001, 0.01, 1.0):
+        np.testing.assert_array_equal(
+            kernels.seeded_watershed(img, markers, mask, c),
+            segmentation.watershed(img, markers, mask=mask, compactness=c),
+        )
