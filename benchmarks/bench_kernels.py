@@ -92,6 +92,41 @@ def _old_seeds(mask, diameter):
     return segmentation.watershed(-dist, markers, mask=mask)
 
 
+def _shrunk(labels):
+    """Seeds for the watershed row: each cell eroded by 3 px."""
+    from pgpviewer.core.neighbours import shift_max, shift_min
+
+    return np.where((shift_min(labels, 3) == labels) & (shift_max(labels, 3) == labels),
+                    labels, 0)
+
+
+def _sobel(sig):
+    from pgpviewer.core._ckernels import sobel_magnitude
+
+    return sobel_magnitude(np.ascontiguousarray(sig, np.float32))
+
+
+def _old_contacts(labels):
+    codes = []
+    n = int(labels.max()) + 1
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])):
+        sel = (a != b) & (a > 0) & (b > 0)
+        lo, hi = np.minimum(a[sel], b[sel]), np.maximum(a[sel], b[sel])
+        codes.append(lo.astype(np.int64) * n + hi)
+    return np.unique(np.concatenate(codes), return_counts=True)
+
+
+def _old_spot_response(image, sigma=1.2):
+    g = ndi.gaussian_filter(np.asarray(image, np.float32), sigma, mode="nearest")
+    hyy = np.zeros_like(g)
+    hxx = np.zeros_like(g)
+    hxy = np.zeros_like(g)
+    hyy[1:-1] = g[2:] - 2 * g[1:-1] + g[:-2]
+    hxx[:, 1:-1] = g[:, 2:] - 2 * g[:, 1:-1] + g[:, :-2]
+    hxy[1:-1, 1:-1] = 0.25 * (g[2:, 2:] - g[2:, :-2] - g[:-2, 2:] + g[:-2, :-2])
+    return -(0.5 * (hyy + hxx) + np.sqrt((0.5 * (hyy - hxx)) ** 2 + hxy**2))
+
+
 def kernel_rows(img, roles, repeat):
     from skimage.feature import peak_local_max
 
@@ -111,7 +146,26 @@ def kernel_rows(img, roles, repeat):
     resp = spot_response(img[roles["pgp"]], 1.2)
     blocks = kernels.block_view(resp, 32)
     thr_r = 5.0 * 1.4826 * float(np.median(np.abs(resp - np.median(resp))))
+    from skimage import filters, segmentation
+
+    from pgpviewer.core.neighbours import label_contacts, shift_max
+
+    lab_mask = labels > 0
+    edges = filters.sobel(sig / np.float32(max(float(sig.max()), 1e-6)))
+    markers = np.where(lab_mask, _shrunk(labels), 0).astype(np.int32)
     rows = [
+        ("grey dilation r=2 (labels)", lambda: ndi.maximum_filter(labels, 5, mode="nearest"),
+         lambda: shift_max(labels, 2)),
+        ("per-label sums (3 ch)", lambda: [np.bincount(labels.ravel(), weights=c.ravel())
+                                           for c in img],
+         lambda: [kernels.label_sums(labels, c, int(labels.max())) for c in img]),
+        ("cell contacts", lambda: _old_contacts(labels), lambda: label_contacts(labels)),
+        ("Sobel magnitude", lambda: filters.sobel(sig), lambda: _sobel(sig)),
+        ("compact watershed", lambda: segmentation.watershed(
+            edges, markers, mask=lab_mask, compactness=0.01),
+         lambda: kernels.seeded_watershed(edges, markers, lab_mask, 0.01)),
+        ("spot response (Hessian)", lambda: _old_spot_response(img[roles["pgp"]]),
+         lambda: spot_response(img[roles["pgp"]], 1.2)),
         ("fill_small_holes", lambda: _old_fill_small_holes(mask, 700),
          lambda: kernels.fill_small_holes(mask, 700)),
         ("label_percentile (90th)", lambda: _old_label_percentile(sig, labels, 90),
