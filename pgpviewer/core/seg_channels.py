@@ -21,6 +21,9 @@ _BACKGROUND_DIAMETERS = 4.0
 _MIN_THRESHOLD_SNR = 5.0
 # ...and at least this fraction of the automatic threshold.
 _AUTO_FRACTION = 0.2
+# The automatic threshold and the background spread are taken from a regular sub-grid of about
+# this many pixels (every s-th row and column): ample for two quantiles and a 256-bin histogram.
+_STAT_SAMPLES = 65536
 
 
 def smooth_background(image: np.ndarray, scale_px: float) -> np.ndarray:
@@ -195,7 +198,7 @@ def prepare_channel(
     white = pixel_noise_sd(raw) * _smoothing_gain(params.smoothing_sigma_px)
     if not np.isfinite(white):
         white = 0.0
-    step = max(1, int(np.sqrt(x.size / 262144)))
+    step = max(1, int(np.sqrt(x.size / _STAT_SAMPLES)))
     sample = x[::step, ::step].ravel()
     try:
         auto = float(_THRESHOLDS[params.threshold_method](sample))
