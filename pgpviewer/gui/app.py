@@ -66,6 +66,12 @@ def main(paths: Sequence[str] | None = None, *, screenshot: str | None = None) -
     """
     t0 = time.perf_counter()
     _configure_logging()
+    # pydantic is imported here, on this thread, before Qt: importing PySide6 installs an import
+    # hook that inspects every module imported after it, and inspecting pydantic's lazily
+    # imported modules while pydantic is itself being imported (e.g. by the warm-up thread
+    # below) fails with a circular ImportError — an intermittent crash at start-up.
+    import pgpviewer.core.params  # noqa: F401
+
     _warm_up_in_background()
     from qtpy.QtCore import QTimer
 
