@@ -32,11 +32,15 @@ end of the movie, while still positive and too short) it is *unconfirmed*.
   (unconfirmed runs are not events: an event must be seen to persist).
 - Non-recipient tracks are ``not_recipient``.
 
-**Source donor.** The donor track touching the recipient at the event frame with the longest
-shared border (``contacts``); if there is none, the donor with the longest border in the most
-recent look-back frame with a donor contact (``contact_lookback_frames``); else the nearest donor
-(``nearest_donor_track_id``) if ``nearest_donor_distance_px <= donor_search_distance_px``;
-else none.
+**Source donor.** Contact events: the donor track touching the recipient at the event frame
+with the longest shared border (``contacts``); if there is none, the donor with the longest
+border in the most recent look-back frame with a donor contact (``contact_lookback_frames``).
+Remote events, when P-gp puncta are given (``spots``) and ``trace_vesicles`` is on: the donor
+that released the arriving vesicle, traced back from the recipient's new punctum along the
+vesicle's path or direction (:mod:`pgpviewer.core.event_source`; none when the vesicle came
+from no donor). Otherwise (no puncta, or no punctum in the recipient around the onset) the
+nearest donor (``nearest_donor_track_id``) if ``nearest_donor_distance_px <=
+donor_search_distance_px``; else none.
 
 **Mode.** ``contact`` when the recipient lineage touches a donor (``touching_donor`` or a
 contact with a donor) at the event frame or in the ``contact_lookback_frames`` frames before,
@@ -54,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.event_source import SourceContext, remote_source
 from pgpviewer.core.params import EventParams
 
 __all__ = ["EVENT_COLUMNS", "TRACK_COLUMNS", "detect_events"]
@@ -94,6 +99,7 @@ def detect_events(
     params: EventParams | None = None,
     *,
     frame_interval_s: float | None = None,
+    spots: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Find transfer events and classify every track.
 
@@ -112,6 +118,10 @@ def detect_events(
         Persistence, contact look-back and donor search distance; defaults to ``EventParams()``.
     frame_interval_s : float, optional
         Seconds between frames; fills ``time_s = frame * frame_interval_s`` (NaN when None).
+    spots : DataFrame, optional
+        P-gp puncta (``frame``, ``y``, ``x``, ``label``), e.g. ``PipelineResult.puncta``. With
+        them (and ``params.trace_vesicles``) the source of a remote event is traced from the
+        vesicle's path (:func:`~pgpviewer.core.event_source.remote_source`).
 
     Returns
     -------
@@ -162,7 +172,7 @@ def detect_events(
 
     tracks = _build_tracks(cells)
     _classify(tracks, params.min_persistence_frames)
-    events = _event_rows(cells, contacts, tracks, params, frame_interval_s)
+    events = _event_rows(cells, contacts, tracks, params, frame_interval_s, spots)
     return events, _track_table(cells, tracks)
 
 
@@ -305,7 +315,7 @@ def _classify(tracks: dict[int, _Track], persistence: int) -> None:
 # event rows
 
 
-def _event_rows(cells, contacts, tracks, params, frame_interval_s) -> pd.DataFrame:
+def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.DataFrame:
     owners = sorted(
         (t for t in tracks.values() if t.onset_owner), key=lambda t: (t.acquired, t.tid)
     )
@@ -332,6 +342,14 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s) -> pd.DataFra
     )
     near_d = _col(cells, "nearest_donor_distance_px") if near_id is not None else None
     donor_contacts = _donor_contacts(contacts, cells, donor_tracks)
+    trace = (
+        SourceContext(
+            cells, spots, donor_tracks, params.vesicle_min_snr, params.vesicle_path_tolerance_px
+        )
+        if spots is not None and params.trace_vesicles and donor_tracks
+        and {"frame", "y", "x", "label"} <= set(spots.columns)
+        else None
+    )
 
     rows = []
     lb = params.contact_lookback_frames
@@ -351,7 +369,13 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s) -> pd.DataFra
                 if best is not None:
                     donor = best
                     break
-        if donor is None:
+        traced = (
+            remote_source(trace, lineage, label, f0, params)
+            if mode == "remote" and trace is not None else None
+        )
+        if traced is not None:
+            donor = traced or None  # 0: the vesicle came from no donor
+        elif donor is None:
             donor = _nearest_donor(
                 r0, frame, cy, cx, near_id, near_d, tid, donor_tracks,
                 params.donor_search_distance_px,

@@ -282,7 +282,67 @@ class EventParams(_Params):
         ge=0,
         le=10000,
         title="Donor search distance",
-        description="Without contact, the nearest donor within this distance is the source.",
+        description="Without contact and without P-gp puncta to trace, the nearest donor "
+        "within this distance is the source.",
+        json_schema_extra=_unit("px"),
+    )
+    trace_vesicles: bool = Field(
+        True,
+        title="Trace vesicles",
+        description="For remote events, find the source donor by tracing the arriving P-gp "
+        "punctum back along its path (needs puncta); otherwise the nearest donor.",
+    )
+    vesicle_lookback_frames: int = Field(
+        3,
+        ge=1,
+        le=20,
+        title="Vesicle look-back",
+        description="Frames before the onset in which the arriving punctum and its path in "
+        "transit are searched.",
+        json_schema_extra=_unit("frames"),
+    )
+    vesicle_max_step_px: float = Field(
+        80.0,
+        gt=0,
+        le=10000,
+        title="Vesicle step",
+        description="Largest distance a vesicle in transit moves between two frames.",
+        json_schema_extra=_unit("px"),
+    )
+    vesicle_path_tolerance_px: float = Field(
+        3.0,
+        gt=0,
+        le=100,
+        title="Vesicle path tolerance",
+        description="Largest distance of a punctum from the straight, constant-speed path "
+        "extrapolated from the later positions of the vesicle.",
+        json_schema_extra=_unit("px"),
+    )
+    vesicle_min_snr: float = Field(
+        10.0,
+        ge=0,
+        le=1000,
+        title="Vesicle SNR",
+        description="Smallest signal-to-noise ratio of a punctum outside donors and P-gp "
+        "positive cells taken as a vesicle in transit (fainter spots are mostly noise or "
+        "cell texture).",
+    )
+    vesicle_range_px: float = Field(
+        150.0,
+        gt=0,
+        le=10000,
+        title="Vesicle range",
+        description="Largest donor-recipient distance for a source found without a traced "
+        "path: from the direction the punctum arrived from, or a release seen at the donor.",
+        json_schema_extra=_unit("px"),
+    )
+    arrival_position_error_px: float = Field(
+        1.0,
+        gt=0,
+        le=50,
+        title="Arrival position error",
+        description="Uncertainty of the arriving punctum's position relative to the "
+        "recipient's centroid; sets how closely a donor must lie on the arrival direction.",
         json_schema_extra=_unit("px"),
     )
 

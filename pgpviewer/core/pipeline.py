@@ -160,7 +160,7 @@ def run_pipeline(
     notes = [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
     events, tracks = detect_events(
-        cells, contacts, params.events, frame_interval_s=stack.frame_interval_s
+        cells, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta
     )
     summary, curves = uptake_summary(
         cells,

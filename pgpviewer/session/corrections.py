@@ -492,7 +492,8 @@ def apply_review(
                 cells = cells.copy()
                 cells["population"] = new_pop.fillna(cells["population"]).astype(object)
                 events, tracks = detect_events(
-                    cells, result.contacts, result.params.events, frame_interval_s=dt
+                    cells, result.contacts, result.params.events, frame_interval_s=dt,
+                    spots=result.puncta,
                 )
                 changed = True
             notes.append(

@@ -281,9 +281,8 @@ def test_keep_largest_piece_matches_the_skimage_formulation(seed):
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (37, 52)])
 def test_compiled_sobel_is_bit_identical_to_skimage(shape):
-    from skimage import filters
-
     from pgpviewer.core._ckernels import sobel_magnitude
+    from skimage import filters
 
     a = (np.random.default_rng(5).random(shape) * 900).astype(np.float32) * np.float32(0.37)
     np.testing.assert_array_equal(sobel_magnitude(a), filters.sobel(a))
