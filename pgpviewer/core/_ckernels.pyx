@@ -95,56 +95,6 @@ def extreme_filter(pix_t[:, ::1] a, Py_ssize_t radius, bint take_max):
     return out_arr
 
 
-def hole_owners(lab_t[:, ::1] labels, int32_t[:, ::1] holes, uint8_t[::1] skip,
-                Py_ssize_t n_holes):
-    """The single label around each hole (8-neighbours of its pixels); 0 none, -1 several.
-
-    ``holes`` numbers the candidate background components 1..n_holes (0 elsewhere); components
-    with ``skip[h]`` set (e.g. touching the image border) get 0.
-    """
-    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x, dy, dx, yy, xx
-    owner_arr = np.zeros(n_holes + 1, np.int64)
-    cdef int64_t[::1] owner = owner_arr
-    cdef int32_t h
-    cdef int64_t lab
-    with nogil:
-        for y in range(ny):
-            for x in range(nx):
-                h = holes[y, x]
-                if h == 0 or skip[h] or owner[h] < 0:
-                    continue
-                for dy in range(-1, 2):
-                    yy = y + dy
-                    if yy < 0 or yy >= ny:
-                        continue
-                    for dx in range(-1, 2):
-                        xx = x + dx
-                        if xx < 0 or xx >= nx:
-                            continue
-                        lab = labels[yy, xx]
-                        if lab > 0:
-                            if owner[h] == 0:
-                                owner[h] = lab
-                            elif owner[h] != lab:
-                                owner[h] = -1
-    return owner_arr
-
-
-def paint_holes(lab_t[:, ::1] labels, int32_t[:, ::1] holes, int64_t[::1] owner):
-    """A copy of ``labels`` with each hole pixel given its hole's owner (when > 0)."""
-    out_arr = np.array(labels, copy=True)
-    cdef lab_t[:, ::1] out = out_arr
-    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], y, x
-    cdef int32_t h
-    with nogil:
-        for y in range(ny):
-            for x in range(nx):
-                h = holes[y, x]
-                if h > 0 and owner[h] > 0:
-                    out[y, x] = <lab_t>owner[h]
-    return out_arr
-
-
 def label_order_statistics(float[::1] values, lab_t[::1] labels, Py_ssize_t n, double[::1] qs):
     """Nearest-rank percentiles ``floor(q/100 · (count − 1))`` of each label's values.
 
@@ -712,4 +662,163 @@ def compact_watershed(double[:, ::1] image, int32_t[:, ::1] markers, uint8_t[:, 
                         continue
                     best[jy, jx] = value
                 heap.push(value, age, jy * nx + jx, src)
+    return out_arr
+
+
+cdef Py_ssize_t _flood_outside(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx,
+                               int32_t* stack) noexcept nogil:
+    """Mark (state 1) every background pixel (state 0 on entry; foreground is 3) 4-connected
+    to the image border. Returns the number of pixels marked."""
+    cdef Py_ssize_t top = 0, marked = 0, y, x, i
+    cdef int32_t p
+    # seeds: background pixels on the border
+    for y in range(ny):
+        for x in range(nx):
+            if 0 < y < ny - 1 and 0 < x < nx - 1:
+                continue
+            i = y * nx + x
+            if state[i] == 0:
+                state[i] = 1
+                stack[top] = <int32_t>i
+                top += 1
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        marked += 1
+        y = p // nx
+        x = p % nx
+        if y > 0 and state[p - nx] == 0:
+            state[p - nx] = 1
+            stack[top] = <int32_t>(p - nx)
+            top += 1
+        if y < ny - 1 and state[p + nx] == 0:
+            state[p + nx] = 1
+            stack[top] = <int32_t>(p + nx)
+            top += 1
+        if x > 0 and state[p - 1] == 0:
+            state[p - 1] = 1
+            stack[top] = <int32_t>(p - 1)
+            top += 1
+        if x < nx - 1 and state[p + 1] == 0:
+            state[p + 1] = 1
+            stack[top] = <int32_t>(p + 1)
+            top += 1
+    return marked
+
+
+cdef Py_ssize_t _collect_hole(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx, int32_t start,
+                              int32_t* stack, int32_t* members) noexcept nogil:
+    """The 4-connected component of unvisited background (state 0) containing ``start``:
+    marked visited (state 2), its pixels written to ``members``; returns their number."""
+    cdef Py_ssize_t top = 1, n = 0, y, x
+    cdef int32_t p
+    state[start] = 2
+    stack[0] = start
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        members[n] = p
+        n += 1
+        y = p // nx
+        x = p % nx
+        if y > 0 and state[p - nx] == 0:
+            state[p - nx] = 2
+            stack[top] = <int32_t>(p - nx)
+            top += 1
+        if y < ny - 1 and state[p + nx] == 0:
+            state[p + nx] = 2
+            stack[top] = <int32_t>(p + nx)
+            top += 1
+        if x > 0 and state[p - 1] == 0:
+            state[p - 1] = 2
+            stack[top] = <int32_t>(p - 1)
+            top += 1
+        if x < nx - 1 and state[p + 1] == 0:
+            state[p + 1] = 2
+            stack[top] = <int32_t>(p + 1)
+            top += 1
+    return n
+
+
+def fill_holes_owned(lab_t[:, ::1] labels):
+    """A copy of ``labels`` in which each hole (4-connected background component not touching
+    the image border) whose 8-neighbouring labelled pixels all carry one label gets it.
+    Background reachable from the border is flooded first, so only hole pixels are visited
+    again."""
+    cdef Py_ssize_t ny = labels.shape[0], nx = labels.shape[1], m = ny * nx, i, j, n, y, x
+    cdef Py_ssize_t dy, dx, yy, xx
+    out_arr = np.array(labels, copy=True)
+    if m == 0:
+        return out_arr
+    if m >= 2 ** 31:
+        raise ValueError("image too large for the hole filler")
+    cdef lab_t[::1] flat = out_arr.reshape(-1)
+    state_arr = np.empty(m, np.uint8)
+    stack_arr = np.empty(m, np.int32)
+    members_arr = np.empty(m, np.int32)
+    cdef uint8_t[::1] state = state_arr
+    cdef int32_t[::1] stack = stack_arr
+    cdef int32_t[::1] members = members_arr
+    cdef int64_t owner, lab
+    with nogil:
+        for i in range(m):
+            state[i] = 0 if flat[i] == 0 else 3
+        _flood_outside(&state[0], ny, nx, &stack[0])
+        for i in range(m):
+            if state[i] != 0:
+                continue
+            n = _collect_hole(&state[0], ny, nx, <int32_t>i, &stack[0], &members[0])
+            owner = 0
+            for j in range(n):
+                y = members[j] // nx
+                x = members[j] % nx
+                for dy in range(-1, 2):
+                    yy = y + dy
+                    if yy < 0 or yy >= ny:
+                        continue
+                    for dx in range(-1, 2):
+                        xx = x + dx
+                        if xx < 0 or xx >= nx:
+                            continue
+                        lab = labels[yy, xx]
+                        if lab > 0:
+                            if owner == 0:
+                                owner = lab
+                            elif owner != lab:
+                                owner = -1
+                if owner < 0:
+                    break
+            if owner > 0:
+                for j in range(n):
+                    flat[members[j]] = <lab_t>owner
+    return out_arr
+
+
+def fill_small_holes_mask(uint8_t[:, ::1] mask, double max_area):
+    """A copy of ``mask`` (0/1) with every hole (4-connected component of unset pixels not
+    touching the image border) of at most ``max_area`` pixels set."""
+    cdef Py_ssize_t ny = mask.shape[0], nx = mask.shape[1], m = ny * nx, i, j, n
+    out_arr = np.array(mask, copy=True)
+    if m == 0:
+        return out_arr
+    if m >= 2 ** 31:
+        raise ValueError("image too large for the hole filler")
+    cdef uint8_t[::1] flat = out_arr.reshape(-1)
+    state_arr = np.empty(m, np.uint8)
+    stack_arr = np.empty(m, np.int32)
+    members_arr = np.empty(m, np.int32)
+    cdef uint8_t[::1] state = state_arr
+    cdef int32_t[::1] stack = stack_arr
+    cdef int32_t[::1] members = members_arr
+    with nogil:
+        for i in range(m):
+            state[i] = 0 if flat[i] == 0 else 3
+        _flood_outside(&state[0], ny, nx, &stack[0])
+        for i in range(m):
+            if state[i] != 0:
+                continue
+            n = _collect_hole(&state[0], ny, nx, <int32_t>i, &stack[0], &members[0])
+            if n <= max_area:
+                for j in range(n):
+                    flat[members[j]] = 1
     return out_arr
