@@ -18,7 +18,10 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-EXTENSIONS = {"pgpviewer.core._ckernels": "pgpviewer/core/_ckernels.pyx"}
+EXTENSIONS = {
+    f"pgpviewer.core.{name}": f"pgpviewer/core/{name}.pyx"
+    for name in ("_cfilters", "_clabels", "_cwatershed")
+}
 
 
 def build_extensions(root: Path) -> list[Path]:

@@ -101,7 +101,7 @@ def _shrunk(labels):
 
 
 def _sobel(sig):
-    from pgpviewer.core._ckernels import sobel_magnitude
+    from pgpviewer.core._cfilters import sobel_magnitude
 
     return sobel_magnitude(np.ascontiguousarray(sig, np.float32))
 

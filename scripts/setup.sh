@@ -31,7 +31,11 @@ stamp=.venv/.pgpviewer-installed
 # reinstall when the dependencies or the compiled kernels' sources changed
 stale=$(find pyproject.toml hatch_build.py pgpviewer -name '*.pyx' -newer "$stamp" -o \
         \( -name pyproject.toml -o -name hatch_build.py \) -newer "$stamp" 2>/dev/null | head -1 || true)
-if [ ! -f "$stamp" ] || [ -n "$stale" ] || ! ls pgpviewer/core/_ckernels.*.so >/dev/null 2>&1; then
+built=yes  # every compiled kernel module (pgpviewer/core/_c*.pyx) has its extension
+for pyx in pgpviewer/core/_c*.pyx; do
+  ls "${pyx%.pyx}".*.so >/dev/null 2>&1 || built=no
+done
+if [ ! -f "$stamp" ] || [ -n "$stale" ] || [ "$built" = no ]; then
   echo "setup: installing pgpviewer and its dependencies into .venv (about a minute)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

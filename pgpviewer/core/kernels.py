@@ -60,7 +60,7 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     >>> fill_small_holes(m, 1).sum(), fill_small_holes(m, 6).sum()
     (np.int64(29), np.int64(35))
     """
-    from pgpviewer.core._ckernels import fill_small_holes_mask
+    from pgpviewer.core._clabels import fill_small_holes_mask
 
     mask = np.asarray(mask, bool)
     if mask.size == 0:
@@ -83,7 +83,7 @@ def fill_label_holes(labels: np.ndarray) -> np.ndarray:
     >>> int(out[2, 1]), int(out[2, 4])
     (1, 0)
     """
-    from pgpviewer.core._ckernels import fill_holes_owned
+    from pgpviewer.core._clabels import fill_holes_owned
 
     labels = np.asarray(labels)
     if labels.size == 0:
@@ -108,7 +108,7 @@ def edt(mask: np.ndarray) -> np.ndarray:
         return np.zeros(mask.shape, np.float32)
     if mask.all():
         return ndi.distance_transform_edt(mask).astype(np.float32)
-    from pgpviewer.core._ckernels import edt_squared
+    from pgpviewer.core._cfilters import edt_squared
 
     d2 = edt_squared(np.ascontiguousarray(mask).view(np.uint8))
     return np.sqrt(d2.astype(np.float32))
@@ -203,7 +203,7 @@ def label_percentiles(
     >>> label_percentiles(v, lab, [0, 50, 100]).tolist()
     [[nan, 1.0, 9.0], [nan, 2.0, 9.0], [nan, 3.0, 9.0]]
     """
-    from pgpviewer.core._ckernels import label_order_statistics
+    from pgpviewer.core._clabels import label_order_statistics
 
     qs = np.atleast_1d(np.asarray(qs, dtype=np.float64))
     flat = np.asarray(labels).ravel()
@@ -336,7 +336,7 @@ def label_centroids(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray,
     >>> [a.tolist() for a in label_centroids(lab, 2)]
     [[0, 2, 1], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
     """
-    from pgpviewer.core._ckernels import label_centroids as _centroids
+    from pgpviewer.core._clabels import label_centroids as _centroids
 
     return _centroids(as_kernel_labels(labels), int(n))
 
@@ -355,7 +355,7 @@ def label_sums(
     >>> [a.tolist() for a in label_sums(lab, v, 2)]
     [[0, 2, 1], [0.0, 3.0, 7.0]]
     """
-    from pgpviewer.core._ckernels import label_sums as _sums
+    from pgpviewer.core._clabels import label_sums as _sums
 
     m = None if mask is None else as_kernel_pixels(np.asarray(mask, bool))
     return _sums(as_kernel_labels(labels), as_kernel_pixels(values), m, int(n))
@@ -371,7 +371,7 @@ def keep_largest_piece(labels: np.ndarray) -> np.ndarray:
     >>> keep_largest_piece(lab).tolist()
     [[1, 1, 0, 0], [0, 0, 0, 2]]
     """
-    from pgpviewer.core._ckernels import largest_pieces
+    from pgpviewer.core._clabels import largest_pieces
 
     labels = np.asarray(labels)
     n = int(labels.max(initial=0))
@@ -387,7 +387,7 @@ def seeded_watershed(
     """Seeded 4-connected watershed of ``image`` from ``markers`` inside ``mask`` (int32).
 
     ``skimage.segmentation.watershed(image, markers, mask=mask, compactness=...)`` computed by
-    one compiled flood (:func:`pgpviewer.core._ckernels.compact_watershed`) that queues a
+    one compiled flood (:func:`pgpviewer.core._cwatershed.compact_watershed`) that queues a
     pixel again only when the new front is lower than the one already queued for it; seeds
     with exactly equal values are flooded in raster order (scikit-image leaves that order to
     its heap), so labels can differ from scikit-image's only where seed values tie exactly.
@@ -398,7 +398,7 @@ def seeded_watershed(
     >>> seeded_watershed(img, np.array([[1, 0, 0, 0, 2]]), np.ones((1, 5), bool)).tolist()
     [[1, 1, 1, 2, 2]]
     """
-    from pgpviewer.core._ckernels import compact_watershed
+    from pgpviewer.core._cwatershed import compact_watershed
 
     return compact_watershed(
         np.ascontiguousarray(image, dtype=np.float64),

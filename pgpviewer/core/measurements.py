@@ -164,7 +164,7 @@ def pixel_noise_sd(image: np.ndarray) -> float:
 
 def _median(values: np.ndarray) -> float:
     """``np.median`` of a float32 vector by compiled selection (O(n), no full partition)."""
-    from pgpviewer.core._ckernels import median_f32
+    from pgpviewer.core._cfilters import median_f32
 
     if np.isnan(values).any():
         return float(np.median(values))

@@ -65,8 +65,8 @@ def shift_min(a: np.ndarray, radius: int) -> np.ndarray:
 
 def _shift_extreme(a: np.ndarray, radius: int, take_max: bool) -> np.ndarray:
     """Separable running maximum/minimum over a (2r+1)² square, clipped at the edges
-    (compiled: :func:`pgpviewer.core._ckernels.extreme_filter`)."""
-    from pgpviewer.core._ckernels import extreme_filter
+    (compiled: :func:`pgpviewer.core._cfilters.extreme_filter`)."""
+    from pgpviewer.core._cfilters import extreme_filter
 
     a = np.asarray(a)
     if a.ndim != 2:
@@ -150,7 +150,7 @@ def label_contacts(labels: np.ndarray, gap_px: int = 0) -> pd.DataFrame:
     >>> label_contacts(lab, gap_px=1).values.tolist()
     [[1, 2, 2], [1, 3, 2]]
     """
-    from pgpviewer.core._ckernels import contact_codes
+    from pgpviewer.core._clabels import contact_codes
 
     labels = _check_labels(labels)
     n = int(labels.max()) if labels.size else 0

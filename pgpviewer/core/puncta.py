@@ -54,7 +54,7 @@ def _empty() -> pd.DataFrame:
 
 def _filter(image: np.ndarray, sigma_px: float) -> tuple[np.ndarray, np.ndarray]:
     """(spot response, smoothed image)."""
-    from pgpviewer.core._ckernels import spot_response as _response
+    from pgpviewer.core._cfilters import spot_response as _response
 
     img = np.asarray(image, dtype=np.float32)
     g = ndi.gaussian_filter(img, sigma_px, mode="nearest")

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters
 
-from pgpviewer.core._ckernels import interp_grid
+from pgpviewer.core._cfilters import interp_grid
 from pgpviewer.core.measurements import pixel_noise_sd
 from pgpviewer.core.params import SegmentationParams
 

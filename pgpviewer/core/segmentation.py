@@ -45,7 +45,7 @@ from scipy import ndimage as ndi
 from skimage import morphology, segmentation
 from skimage.feature import peak_local_max
 
-from pgpviewer.core._ckernels import sobel_magnitude
+from pgpviewer.core._cfilters import sobel_magnitude
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3, seeded_watershed
 from pgpviewer.core.params import SegmentationParams

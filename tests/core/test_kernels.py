@@ -197,7 +197,7 @@ def _numpy_spot_response(g, scale):
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 5), (40, 33)])
 def test_compiled_spot_response_is_bit_identical_to_numpy(shape):
-    from pgpviewer.core._ckernels import spot_response
+    from pgpviewer.core._cfilters import spot_response
 
     g = (np.random.default_rng(7).random(shape) * 1000).astype(np.float32)
     np.testing.assert_array_equal(spot_response(g, 1.7), _numpy_spot_response(g, 1.7))
@@ -281,7 +281,7 @@ def test_keep_largest_piece_matches_the_skimage_formulation(seed):
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (37, 52)])
 def test_compiled_sobel_is_bit_identical_to_skimage(shape):
-    from pgpviewer.core._ckernels import sobel_magnitude
+    from pgpviewer.core._cfilters import sobel_magnitude
     from skimage import filters
 
     a = (np.random.default_rng(5).random(shape) * 900).astype(np.float32) * np.float32(0.37)
