@@ -87,8 +87,9 @@ def make_case(case: str, folder: Path, n_frames: int | None) -> tuple[Path, Path
             yield np.concatenate(rows, axis=0)
 
     c = len(names)
+    big = total * c * 2048 * 2048 * 2 > 2**32 - 2**26  # classic TIFF offsets stop at 4 GiB
     tifffile.imwrite(image_path, mosaic_frames(), shape=(total, c, 2048, 2048), dtype=np.uint16,
-                     ome=True, metadata={"axes": "TCYX", "Channel": {"Name": names}})
+                     ome=True, bigtiff=big, metadata={"axes": "TCYX", "Channel": {"Name": names}})
     gt = np.lib.format.open_memmap(gt_path, mode="w+", dtype=np.int32,
                                    shape=(min(total, 20), 2048, 2048))
     for t, lab in enumerate(mosaic_labels()):
