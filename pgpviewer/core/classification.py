@@ -40,6 +40,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.columns import numeric_column
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.params import ClassificationParams
 
@@ -216,14 +217,8 @@ def resolve_method(roles: Mapping[str, int], params: ClassificationParams) -> st
     return "none"
 
 
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name in frame:
-        return frame[name].to_numpy(dtype=np.float64)
-    return np.full(len(frame), np.nan)
-
-
 def _noise(frame: pd.DataFrame, role: str) -> float:
-    v = _column(frame, f"{role}_noise")
+    v = numeric_column(frame, f"{role}_noise")
     v = v[np.isfinite(v)]
     return float(v[0]) if v.size else float("nan")
 
@@ -267,7 +262,7 @@ def classify_frame(
     def split(role):
         if role not in roles:
             return None
-        s = _column(features, f"{role}_signal")
+        s = numeric_column(features, f"{role}_signal")
         if not np.isfinite(s).any():
             return None
         return split_bright_dim(s, _noise(features, role), min_fold_change=fold)

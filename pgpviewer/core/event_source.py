@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.columns import flag_column, numeric_column
 from pgpviewer.core.params import EventParams
 
 __all__ = ["SourceContext", "remote_source"]
@@ -126,19 +127,13 @@ class SourceContext:
         self.tolerance = tolerance
         self.frames: dict[int, _Frame] = {}
         self.spots: dict[int, _Spots] = {}
-        area = (
-            pd.to_numeric(cells["area_px"], errors="coerce").to_numpy(float)
-            if "area_px" in cells.columns else np.full(len(cells), np.nan)
-        )
-        positive = (
-            cells["pgp_positive"].fillna(False).astype(bool).to_numpy()
-            if "pgp_positive" in cells.columns else np.zeros(len(cells), bool)
-        )
+        area = numeric_column(cells, "area_px")
+        positive = flag_column(cells, "pgp_positive")
         frame = cells["frame"].astype(np.int64).to_numpy()
         label = cells["label"].astype(np.int64).to_numpy()
         track = cells["track_id"].astype(np.int64).to_numpy()
-        cy = pd.to_numeric(cells["centroid_y"], errors="coerce").to_numpy(float)
-        cx = pd.to_numeric(cells["centroid_x"], errors="coerce").to_numpy(float)
+        cy = numeric_column(cells, "centroid_y")
+        cx = numeric_column(cells, "centroid_x")
         donor = np.isin(track, list(donor_tracks))
         order = np.argsort(frame, kind="stable")
         cuts = np.flatnonzero(np.diff(frame[order])) + 1
@@ -150,8 +145,8 @@ class SourceContext:
             )
         if len(spots):
             sf = spots["frame"].astype(np.int64).to_numpy()
-            sy = pd.to_numeric(spots["y"], errors="coerce").to_numpy(float)
-            sx = pd.to_numeric(spots["x"], errors="coerce").to_numpy(float)
+            sy = numeric_column(spots, "y")
+            sx = numeric_column(spots, "x")
             sl = pd.to_numeric(spots["label"], errors="coerce").fillna(0).astype(np.int64)
             sl = sl.to_numpy()
             snr = (

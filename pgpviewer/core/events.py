@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.columns import flag_column, numeric_column
 from pgpviewer.core.event_source import SourceContext, remote_source
 from pgpviewer.core.params import EventParams
 
@@ -326,21 +327,15 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
     tid = cells["track_id"].astype(np.int64).to_numpy()
     population = _track_population(cells)
     donor_tracks = set(population.index[population.to_numpy() == "donor"].tolist())
-    score = (
-        pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float)
-        if "pgp_score" in cells.columns else np.full(len(cells), np.nan)
-    )
-    touching = (
-        cells["touching_donor"].fillna(False).astype(bool).to_numpy()
-        if "touching_donor" in cells.columns else np.zeros(len(cells), bool)
-    )
-    cy = _col(cells, "centroid_y")
-    cx = _col(cells, "centroid_x")
+    score = numeric_column(cells, "pgp_score")
+    touching = flag_column(cells, "touching_donor")
+    cy = numeric_column(cells, "centroid_y")
+    cx = numeric_column(cells, "centroid_x")
     near_id = (
-        pd.to_numeric(cells["nearest_donor_track_id"], errors="coerce").to_numpy(float)
+        numeric_column(cells, "nearest_donor_track_id")
         if "nearest_donor_track_id" in cells.columns else None
     )
-    near_d = _col(cells, "nearest_donor_distance_px") if near_id is not None else None
+    near_d = numeric_column(cells, "nearest_donor_distance_px") if near_id is not None else None
     donor_contacts = _donor_contacts(contacts, cells, donor_tracks)
     trace = (
         SourceContext(
@@ -408,12 +403,6 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
     return ev[EVENT_COLUMNS]
 
 
-def _col(cells: pd.DataFrame, name: str) -> np.ndarray:
-    if name in cells.columns:
-        return pd.to_numeric(cells[name], errors="coerce").to_numpy(float)
-    return np.full(len(cells), np.nan)
-
-
 def _lineage_rows(tracks: dict[int, _Track], tid: int) -> dict[int, int]:
     out: dict[int, int] = {}
     t: _Track | None = tracks[tid]
@@ -479,7 +468,7 @@ def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit)
 
 def _track_table(cells: pd.DataFrame, tracks: dict[int, _Track]) -> pd.DataFrame:
     pop = _track_population(cells)
-    puncta = _col(cells, "pgp_puncta") if "pgp_puncta" in cells.columns else None
+    puncta = numeric_column(cells, "pgp_puncta") if "pgp_puncta" in cells.columns else None
     recs = []
     for t in sorted(tracks.values(), key=lambda t: t.tid):
         gained = np.nan

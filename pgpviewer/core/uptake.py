@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pgpviewer.core.columns import flag_column
+
 __all__ = ["CURVE_COLUMNS", "SUMMARY_COLUMNS", "kaplan_meier", "uptake_summary"]
 
 #: Columns of ``summary.csv`` in contract order.
@@ -112,10 +114,7 @@ def uptake_summary(
 
     f = cells["frame"].astype(np.int64).to_numpy() if len(cells) else np.empty(0, np.int64)
     pop = cells["population"].astype(str).to_numpy() if len(cells) else np.empty(0, str)
-    pos = (
-        cells["pgp_positive"].fillna(False).astype(bool).to_numpy()
-        if len(cells) else np.empty(0, bool)
-    )
+    pos = flag_column(cells, "pgp_positive") if len(cells) else np.empty(0, bool)
     rec = pop == "recipient"
     puncta = (
         pd.to_numeric(cells["pgp_puncta"], errors="coerce").fillna(0).to_numpy(float)
