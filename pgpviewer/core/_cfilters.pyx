@@ -15,17 +15,7 @@ from libc.math cimport sqrtf
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libcpp.algorithm cimport nth_element
 
-ctypedef fused pix_t:
-    uint8_t
-    uint16_t
-    int32_t
-    int64_t
-    float
-    double
-
-ctypedef fused lab_t:
-    int32_t
-    int64_t
+from pgpviewer.core._ctypes cimport lab_t, pix_t
 
 
 cdef void _extreme_pass(pix_t* src, pix_t* dst, Py_ssize_t ny, Py_ssize_t nx, Py_ssize_t r,

@@ -14,17 +14,7 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libcpp.algorithm cimport nth_element
 
-ctypedef fused pix_t:
-    uint8_t
-    uint16_t
-    int32_t
-    int64_t
-    float
-    double
-
-ctypedef fused lab_t:
-    int32_t
-    int64_t
+from pgpviewer.core._ctypes cimport lab_t, pix_t
 
 
 def label_order_statistics(float[::1] values, lab_t[::1] labels, Py_ssize_t n, double[::1] qs):
@@ -221,13 +211,43 @@ def largest_pieces(lab_t[:, ::1] labels, Py_ssize_t n):
     return out_arr
 
 
-cdef Py_ssize_t _flood_outside(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx,
-                               int32_t* stack) noexcept nogil:
+cdef Py_ssize_t _flood(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx, int32_t* stack,
+                       Py_ssize_t top, uint8_t mark, int32_t* members) noexcept nogil:
+    """4-connected flood over unvisited background (state 0) from the ``top`` pixels already on
+    ``stack`` (and already marked): reached pixels get ``mark``; every flooded pixel is written
+    to ``members`` unless it is NULL. Returns the number of pixels flooded."""
+    cdef Py_ssize_t n = 0, y, x, k
+    cdef int32_t p, q
+    cdef int32_t[4] step
+    step[0] = <int32_t>-nx
+    step[1] = <int32_t>nx
+    step[2] = -1
+    step[3] = 1
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        if members != NULL:
+            members[n] = p
+        n += 1
+        y = p // nx
+        x = p % nx
+        for k in range(4):
+            if (k == 0 and y == 0) or (k == 1 and y == ny - 1) or (k == 2 and x == 0) or (
+                    k == 3 and x == nx - 1):
+                continue
+            q = p + step[k]
+            if state[q] == 0:
+                state[q] = mark
+                stack[top] = q
+                top += 1
+    return n
+
+
+cdef void _flood_outside(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx,
+                         int32_t* stack) noexcept nogil:
     """Mark (state 1) every background pixel (state 0 on entry; foreground is 3) 4-connected
-    to the image border. Returns the number of pixels marked."""
-    cdef Py_ssize_t top = 0, marked = 0, y, x, i
-    cdef int32_t p
-    # seeds: background pixels on the border
+    to the image border."""
+    cdef Py_ssize_t top = 0, y, x, i
     for y in range(ny):
         for x in range(nx):
             if 0 < y < ny - 1 and 0 < x < nx - 1:
@@ -237,63 +257,23 @@ cdef Py_ssize_t _flood_outside(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx,
                 state[i] = 1
                 stack[top] = <int32_t>i
                 top += 1
-    while top > 0:
-        top -= 1
-        p = stack[top]
-        marked += 1
-        y = p // nx
-        x = p % nx
-        if y > 0 and state[p - nx] == 0:
-            state[p - nx] = 1
-            stack[top] = <int32_t>(p - nx)
-            top += 1
-        if y < ny - 1 and state[p + nx] == 0:
-            state[p + nx] = 1
-            stack[top] = <int32_t>(p + nx)
-            top += 1
-        if x > 0 and state[p - 1] == 0:
-            state[p - 1] = 1
-            stack[top] = <int32_t>(p - 1)
-            top += 1
-        if x < nx - 1 and state[p + 1] == 0:
-            state[p + 1] = 1
-            stack[top] = <int32_t>(p + 1)
-            top += 1
-    return marked
+    _flood(state, ny, nx, stack, top, 1, NULL)
 
 
 cdef Py_ssize_t _collect_hole(uint8_t* state, Py_ssize_t ny, Py_ssize_t nx, int32_t start,
                               int32_t* stack, int32_t* members) noexcept nogil:
     """The 4-connected component of unvisited background (state 0) containing ``start``:
     marked visited (state 2), its pixels written to ``members``; returns their number."""
-    cdef Py_ssize_t top = 1, n = 0, y, x
-    cdef int32_t p
     state[start] = 2
     stack[0] = start
-    while top > 0:
-        top -= 1
-        p = stack[top]
-        members[n] = p
-        n += 1
-        y = p // nx
-        x = p % nx
-        if y > 0 and state[p - nx] == 0:
-            state[p - nx] = 2
-            stack[top] = <int32_t>(p - nx)
-            top += 1
-        if y < ny - 1 and state[p + nx] == 0:
-            state[p + nx] = 2
-            stack[top] = <int32_t>(p + nx)
-            top += 1
-        if x > 0 and state[p - 1] == 0:
-            state[p - 1] = 2
-            stack[top] = <int32_t>(p - 1)
-            top += 1
-        if x < nx - 1 and state[p + 1] == 0:
-            state[p + 1] = 2
-            stack[top] = <int32_t>(p + 1)
-            top += 1
-    return n
+    return _flood(state, ny, nx, stack, 1, 2, members)
+
+
+def _hole_buffers(Py_ssize_t m):
+    """Work arrays of the hole fillers: pixel state, flood stack, hole members."""
+    if m >= 2 ** 31:
+        raise ValueError("image too large for the hole filler")
+    return np.empty(m, np.uint8), np.empty(m, np.int32), np.empty(m, np.int32)
 
 
 def fill_holes_owned(lab_t[:, ::1] labels):
@@ -306,12 +286,8 @@ def fill_holes_owned(lab_t[:, ::1] labels):
     out_arr = np.array(labels, copy=True)
     if m == 0:
         return out_arr
-    if m >= 2 ** 31:
-        raise ValueError("image too large for the hole filler")
     cdef lab_t[::1] flat = out_arr.reshape(-1)
-    state_arr = np.empty(m, np.uint8)
-    stack_arr = np.empty(m, np.int32)
-    members_arr = np.empty(m, np.int32)
+    state_arr, stack_arr, members_arr = _hole_buffers(m)
     cdef uint8_t[::1] state = state_arr
     cdef int32_t[::1] stack = stack_arr
     cdef int32_t[::1] members = members_arr
@@ -357,12 +333,8 @@ def fill_small_holes_mask(uint8_t[:, ::1] mask, double max_area):
     out_arr = np.array(mask, copy=True)
     if m == 0:
         return out_arr
-    if m >= 2 ** 31:
-        raise ValueError("image too large for the hole filler")
     cdef uint8_t[::1] flat = out_arr.reshape(-1)
-    state_arr = np.empty(m, np.uint8)
-    stack_arr = np.empty(m, np.int32)
-    members_arr = np.empty(m, np.int32)
+    state_arr, stack_arr, members_arr = _hole_buffers(m)
     cdef uint8_t[::1] state = state_arr
     cdef int32_t[::1] stack = stack_arr
     cdef int32_t[::1] members = members_arr
