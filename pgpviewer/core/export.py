@@ -9,6 +9,7 @@ the next export to the same folder removes it (:func:`remove_stale_temporaries`)
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -19,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -115,10 +116,8 @@ _LIVE_WRITER_GRACE_S = 24 * 3600
 
 def order_columns(table: pd.DataFrame, required: list[str]) -> pd.DataFrame:
     """Required columns first in contract order (missing ones added empty), extras after."""
-    table = table.copy()
-    for col in required:
-        if col not in table.columns:
-            table[col] = pd.NA
+    missing = {col: pd.NA for col in required if col not in table.columns}
+    table = table.assign(**missing) if missing else table  # (copy-on-write: no deep copy)
     extras = [c for c in table.columns if c not in required]
     return table[required + extras]
 
@@ -138,8 +137,28 @@ def neutralise(value: Any) -> Any:
 
 
 def _format_csv(table: pd.DataFrame) -> str:
+    """The table as CSV text (the contract's formatting, see :func:`write_csv`)."""
+    buf = io.StringIO()
+    write_csv(table, buf)
+    return buf.getvalue()
+
+
+def write_csv(table: pd.DataFrame, handle: TextIO, chunk_rows: int = 100_000) -> None:
+    """Write ``table`` as contract CSV to an open text handle, ``chunk_rows`` rows at a time.
+
+    Booleans as ``true``/``false``, missing values empty, text made formula-safe; written in
+    chunks so a table of millions of rows is never formatted as one string in memory (each
+    value is formatted on its own, so the output does not depend on the chunk size).
+    """
+    header = [neutralise(str(c)) for c in table.columns]
+    for start in range(0, max(len(table), 1), chunk_rows):
+        part = _formatted(table.iloc[start : start + chunk_rows], header)
+        part.to_csv(handle, index=False, header=start == 0, lineterminator="\n", na_rep="")
+
+
+def _formatted(table: pd.DataFrame, header: list[str]) -> pd.DataFrame:
     out = table.copy()
-    out.columns = [neutralise(str(c)) for c in out.columns]
+    out.columns = header
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_bool_dtype(s):
@@ -151,7 +170,7 @@ def _format_csv(table: pd.DataFrame) -> str:
                     lambda v: ("true" if v else "false") if isinstance(v, bool | np.bool_) else v
                 )
             out[col] = vals.map(_text_cell)
-    return out.to_csv(index=False, lineterminator="\n", na_rep="")
+    return out
 
 
 def _text_cell(value: Any) -> Any:
@@ -294,7 +313,8 @@ def export_results(result: Any, out_dir: str | Path) -> Path:
             "curves.csv": order_columns(result.curves, CURVES_COLUMNS),
         }
         for name, table in tables.items():
-            (tmp / name).write_text(_format_csv(table), encoding="utf-8")
+            with open(tmp / name, "w", encoding="utf-8", newline="") as handle:
+                write_csv(table, handle)
         prov = json.dumps(provenance(result), indent=2, ensure_ascii=False) + "\n"
         write_labels(
             tmp / "labels.tif",

@@ -1,4 +1,4 @@
-"""labels.tif is an OME-TIFF that keeps the physical pixel size (read back two ways)."""
+"""Export: labels.tif is an OME-TIFF that keeps the physical pixel size; CSVs are streamed."""
 
 from __future__ import annotations
 
@@ -37,3 +37,34 @@ def test_labels_tif_round_trip_keeps_scale(tmp_path):
     assert pixels["PhysicalSizeX"] == pytest.approx(0.5)
     assert pixels["PhysicalSizeY"] == pytest.approx(0.4)
     assert pixels["PhysicalSizeXUnit"] == "µm"
+
+
+def test_csv_is_written_in_chunks_with_the_same_text():
+    """A long table is written a chunk at a time; the text does not depend on the chunk size."""
+    import io
+
+    import pandas as pd
+
+    from pgpviewer.core.export import _format_csv, write_csv
+
+    table = pd.DataFrame(
+        {
+            "frame": range(7),
+            "score": [0.1, float("nan"), 1e-9, 2.5, -3.0, 12345.678, 0.3],
+            "positive": [True, False, True, True, False, False, True],
+            "note": ["=SUM(A1)", None, "ok", "a\r\nb", "-1", "x", True],
+            "track": pd.array([1, None, 3, 4, None, 6, 7], dtype="Int64"),
+        }
+    )
+    whole = _format_csv(table)
+    for rows in (1, 3, 7, 100):
+        buf = io.StringIO()
+        write_csv(table, buf, chunk_rows=rows)
+        assert buf.getvalue() == whole
+    lines = whole.splitlines()
+    assert lines[0] == "frame,score,positive,note,track"
+    assert lines[1] == "0,0.1,true,'=SUM(A1),1"
+    assert len(lines) == 9  # header + 7 rows; the quoted "a\nb" spans two lines
+    empty = io.StringIO()
+    write_csv(table.iloc[0:0], empty)
+    assert empty.getvalue() == "frame,score,positive,note,track\n"
