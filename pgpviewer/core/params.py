@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pgpviewer.core.errors import InputError
 
-PARAMS_VERSION = 1
+PARAMS_VERSION = 2
+#: Settings added after format version 1, with the value that reproduces version-1 results:
+#: a version-1 file that lacks them is read with these (re-running it gives the same tables).
+_ADDED_IN_V2 = {"events": {"trace_vesicles": False, "contact_source": "longest_border"}}
 
 
 def _unit(unit: str, **extra: Any) -> dict[str, Any]:
@@ -286,6 +289,16 @@ class EventParams(_Params):
         "within this distance is the source.",
         json_schema_extra=_unit("px"),
     )
+    contact_source: Literal["puncta", "longest_border"] = Field(
+        "puncta",
+        title="Contact source donor",
+        description="How the source donor of a contact event is chosen among the donors "
+        "touching the recipient. 'puncta': the one whose shared border lies nearest the "
+        "recipient's new P-gp puncta at the onset, weighed against border length (contact "
+        "transfer deposits P-gp at the contact site); the longest shared border when there are "
+        "no such puncta. "
+        "'longest_border': always the donor with the longest shared border.",
+    )
     trace_vesicles: bool = Field(
         True,
         title="Trace vesicles",
@@ -410,6 +423,8 @@ class AnalysisParams(_Params):
                 f"parameters are format version {version!r}; this pgpviewer reads up to "
                 f"{PARAMS_VERSION} (update pgpviewer)",
             )
+        if version < 2:
+            data = _upgrade_v1(data)
         try:
             return cls.model_validate(data)
         except ValidationError as e:
@@ -450,3 +465,14 @@ class AnalysisParams(_Params):
     def replace(self, **changes: Any) -> AnalysisParams:
         """A copy with some fields changed, validated again."""
         return type(self).model_validate({**self.to_dict(), **changes})
+
+
+def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 parameter dict as version 2: settings added since get their v1 behaviour."""
+    data = dict(data)
+    for section, legacy in _ADDED_IN_V2.items():
+        given = data.get(section, {})
+        if isinstance(given, dict):
+            data[section] = {**legacy, **given}
+    data["version"] = PARAMS_VERSION
+    return data

@@ -87,3 +87,18 @@ def test_resolve_roles_by_name_and_index():
 def test_channel_column_name():
     assert channel_column_name("P-gp-EGFP") == "p_gp_egfp"
     assert channel_column_name("=cmd|x") == "_cmd_x"
+
+
+def test_version_1_files_keep_their_results():
+    """Settings added since format version 1 take the value that reproduces version-1 results
+    when a v1 file lacks them; given values are kept; new files are written as the new version."""
+    old = AnalysisParams.from_dict({"version": 1, "gate": {"false_positive_rate": 0.02}})
+    assert old.version == PARAMS_VERSION == 2
+    assert old.events.contact_source == "longest_border"
+    assert old.events.trace_vesicles is False
+    assert old.gate.false_positive_rate == 0.02
+    kept = AnalysisParams.from_dict({"version": 1, "events": {"trace_vesicles": True}})
+    assert kept.events.trace_vesicles is True and kept.events.contact_source == "longest_border"
+    new = AnalysisParams()
+    assert new.events.contact_source == "puncta" and new.events.trace_vesicles is True
+    assert AnalysisParams.from_json(new.to_json()) == new
