@@ -4,7 +4,8 @@ For each seed: simulate a movie, run ``run_pipeline`` as a user would (guessed r
 parameters), map every output track to the simulated cell it overlaps most, then score
 segmentation (F1 at IoU 0.5, mean IoU), population per track, fraction of recipients positive
 per frame, transfer events (same recipient, onset within ±2 frames) and their source donor (all,
-contact and remote events) and mode, and the contact-donor ceiling (see :func:`contact_ceiling`).
+contact and remote events) and mode, and the longest-border ceiling for contact events (see
+:func:`contact_ceiling`).
 Prints a table and writes benchmarks/results/accuracy.json.
 
 Usage: python benchmarks/bench_accuracy.py [--seeds 1 2 3] [--frames 30]
@@ -103,8 +104,10 @@ def _longest_true_border_donor(sim, donors: set, rec: int, f: int) -> int | None
 def contact_definition_agreement(sim, ev: pd.DataFrame) -> float:
     """How often a found contact event's donor is SCIENCE.md's source donor computed on the true
     cells: the donor with the longest true shared border at the true onset (events matched as
-    in :func:`event_scores`: same recipient, onset within ±2 frames). Separates errors of our
-    borders from the simulator's random choice among touching donors."""
+    in :func:`event_scores`: same recipient, onset within ±2 frames). With
+    ``EventParams.contact_source = "longest_border"`` this separates errors of our borders from
+    the simulator's random choice among touching donors; with the default (``"puncta"``) our
+    donor departs from the longest border where the puncta say so."""
     truth = sim.events[sim.events["mode"] == "contact"]
     donors = set(sim.tracks.loc[sim.tracks["population"] == "donor", "cell_id"])
     hits = []
@@ -118,12 +121,14 @@ def contact_definition_agreement(sim, ev: pd.DataFrame) -> float:
 
 
 def contact_ceiling(sim) -> float:
-    """Best contact-donor accuracy any image-based rule can expect on this movie.
+    """Best contact-donor accuracy of a rule that knows only the shared border lengths.
 
     The simulator draws a contact event's source among the touching donors with probability
-    proportional to the shared border, and nothing in the images marks which one it drew; the
-    longest true border at the true onset is then the best guess. Returns the fraction of
-    contact events whose source it is.
+    proportional to the shared border, so from border lengths alone the longest true border at
+    the true onset is the best guess (SCIENCE.md's definition on perfect masks). Returns the
+    fraction of contact events whose source it is. The images can do better: the simulator
+    deposits the recipient's first P-gp puncta at its contact with the source, which
+    ``EventParams.contact_source = "puncta"`` (the default) reads.
     """
     ev = sim.events[sim.events["mode"] == "contact"]
     if not len(ev):

@@ -32,9 +32,15 @@ end of the movie, while still positive and too short) it is *unconfirmed*.
   (unconfirmed runs are not events: an event must be seen to persist).
 - Non-recipient tracks are ``not_recipient``.
 
-**Source donor.** Contact events: the donor track touching the recipient at the event frame
-with the longest shared border (``contacts``); if there is none, the donor with the longest
-border in the most recent look-back frame with a donor contact (``contact_lookback_frames``).
+**Source donor.** Contact events, with ``contact_source = "longest_border"`` (SCIENCE.md's
+definition): the donor track touching the recipient at the event frame with the longest shared
+border (``contacts``); if there is none, the donor with the longest border in the most recent
+look-back frame with a donor contact (``contact_lookback_frames``). With ``contact_source =
+"puncta"`` (the default) and P-gp puncta given (``spots``): among the donors touching the
+recipient in that same frame, the one whose shared border lies nearest the recipient's new
+puncta at the onset, weighed against border length (contact transfer deposits P-gp at the
+contact site; :mod:`pgpviewer.core.contact_source`); without such puncta, the longest-border
+donor as above.
 Remote events, when P-gp puncta are given (``spots``) and ``trace_vesicles`` is on: the donor
 that released the arriving vesicle, traced back from the recipient's new punctum along the
 vesicle's path or direction (:mod:`pgpviewer.core.event_source`; none when the vesicle came
@@ -59,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from pgpviewer.core.columns import flag_column, numeric_column
+from pgpviewer.core.contact_source import contact_source
 from pgpviewer.core.event_source import SourceContext, remote_source
 from pgpviewer.core.params import EventParams
 
@@ -122,7 +129,10 @@ def detect_events(
     spots : DataFrame, optional
         P-gp puncta (``frame``, ``y``, ``x``, ``label``), e.g. ``PipelineResult.puncta``. With
         them (and ``params.trace_vesicles``) the source of a remote event is traced from the
-        vesicle's path (:func:`~pgpviewer.core.event_source.remote_source`).
+        vesicle's path (:func:`~pgpviewer.core.event_source.remote_source`), and (with
+        ``params.contact_source = "puncta"``) the source of a contact event is the touching
+        donor whose border lies nearest the recipient's new puncta
+        (:func:`~pgpviewer.core.contact_source.contact_source`).
 
     Returns
     -------
@@ -337,14 +347,17 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
     )
     near_d = numeric_column(cells, "nearest_donor_distance_px") if near_id is not None else None
     donor_contacts = _donor_contacts(contacts, cells, donor_tracks)
-    trace = (
+    ctx = (
         SourceContext(
             cells, spots, donor_tracks, params.vesicle_min_snr, params.vesicle_path_tolerance_px
         )
-        if spots is not None and params.trace_vesicles and donor_tracks
+        if spots is not None and donor_tracks
+        and (params.trace_vesicles or params.contact_source == "puncta")
         and {"frame", "y", "x", "label"} <= set(spots.columns)
         else None
     )
+    trace = ctx if params.trace_vesicles else None
+    by_puncta = ctx if params.contact_source == "puncta" else None
 
     rows = []
     lb = params.contact_lookback_frames
@@ -358,11 +371,14 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
             r = lineage.get(f)
             if r is None:
                 continue
-            best = donor_contacts.get((f, int(label[r])))
-            if best is not None or touching[r]:
+            here = donor_contacts.get((f, int(label[r])))
+            if here or touching[r]:
                 mode = "contact"
-                if best is not None:
-                    donor = best
+                if here:
+                    donor = here[0][0]
+                    if by_puncta is not None:  # the puncta may say which touching donor gave
+                        found = contact_source(by_puncta, lineage, label, f0, dict(here), f)
+                        donor = donor if found is None else found
                     break
         traced = (
             remote_source(trace, lineage, label, f0, params)
@@ -413,8 +429,8 @@ def _lineage_rows(tracks: dict[int, _Track], tid: int) -> dict[int, int]:
     return out
 
 
-def _donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], int]:
-    """(frame, recipient label) -> donor track with the longest shared border."""
+def _donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], list]:
+    """(frame, recipient label) -> [(donor track, shared border), ...], longest border first."""
     if contacts is None or len(contacts) == 0 or not donor_tracks:
         return {}
     c = contacts[["frame", "label_a", "label_b", "border_px"]]
@@ -437,11 +453,14 @@ def _donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], int]
     )
     nodes = nodes[nodes["donor"].isin(donor_tracks)]
     m = both.merge(nodes, on=["frame", "other"], how="inner")
-    # longest border; ties -> smaller track id (reproducible)
+    # one border per donor (its longest); longest first, ties -> smaller track id (reproducible)
     m = m.sort_values(["frame", "me", "border", "donor"], ascending=[True, True, False, True],
-                      kind="stable").drop_duplicates(["frame", "me"])
-    return dict(zip(zip(m["frame"].tolist(), m["me"].tolist(), strict=True),
-                    m["donor"].tolist(), strict=True))
+                      kind="stable").drop_duplicates(["frame", "me", "donor"])
+    out: dict[tuple[int, int], list] = {}
+    for f, me, d, b in zip(m["frame"].tolist(), m["me"].tolist(), m["donor"].tolist(),
+                           m["border"].tolist(), strict=True):
+        out.setdefault((f, me), []).append((d, b))
+    return out
 
 
 def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit):

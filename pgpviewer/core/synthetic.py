@@ -19,7 +19,9 @@ Model in brief
   ``positive_at_start_fraction`` of those present in frame 0. **Contact** event: in a frame where
   a negative recipient touches ≥ 1 donor it becomes positive with probability
   ``contact_transfer_prob``; the source donor is drawn among the touching donors with
-  probability ∝ shared border length (column ``n_touching_donors`` flags ambiguous cases).
+  probability ∝ shared border length (column ``n_touching_donors`` flags ambiguous cases); its
+  first puncta appear just inside the shared border with the source (one more punctum at the
+  onset: the patch handed over; see :mod:`pgpviewer.core.synthetic_transfer`).
   **Remote** event: a negative recipient with no donor contact in this and the 2 previous frames
   becomes positive with probability ``remote_transfer_rate`` per frame; a vesicle (punctum)
   travels 1–3 frames from the releasing donor's edge (or, for ``background_vesicle_fraction``

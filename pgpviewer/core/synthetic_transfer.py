@@ -3,6 +3,22 @@
 Private helper of :mod:`pgpviewer.core.synthetic`. Works on the geometry already simulated
 (:mod:`pgpviewer.core.synthetic_geometry`) so that every decision can look at which cells touch
 in which frame, and when each track starts and ends.
+
+Where transferred P-gp appears (:func:`simulate_puncta`). A remote event's first punctum is the
+vesicle that travelled from the releasing donor and arrives on the recipient's side facing it.
+A contact event (membrane exchange, trogocytosis, short nanotubes across the contact; Noack
+2016 saw P-gp-EGFP arrive at contact sites) deposits the recipient's first P-gp at its contact
+with the source donor: the onset frame has one punctum more than the cell's usual onset
+puncta (the patch handed over, as bright as the arriving vesicle of a remote event), and every
+punctum that appears in the recipient in the onset frame and in the next ``_DEPOSIT_FRAMES -
+1`` frame(s), while the source donor still touches it, is placed at a point of the shared
+border (uniform along it) moved into the recipient by 3–7 px (so never on the 1–2 px rim next
+to a donor that the analysis excludes, and not on the recipient's own outer pixel line), nearer
+to the source than to any other donor, with ~2 px spread along the border. Later puncta, and
+those of a recipient no longer touching its source, appear anywhere in the cell. The source
+itself is still drawn among the touching donors with probability ∝ shared border length (more
+contact, more transfer); the simulator's event, blip and positivity draws do not depend on
+where puncta go.
 """
 
 from __future__ import annotations
@@ -11,12 +27,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from pgpviewer.core.synthetic_geometry import FrameGeometry, Geometry, radius_at
 
 _RAMP_START = 0.55  # fraction of the final acquired level already present at the onset frame
 _RAMP_TAU = 1.5  # frames
 _PUNCTA_SURVIVAL = 0.85  # per frame
+_DEPOSIT_FRAMES = 2  # contact events: new puncta of the onset frame and the next one at the contact
+_DEPOSIT_DEPTH_PX = (3.0, 7.0)  # distance of a contact deposit from the source donor's mask
+_DEPOSIT_SPREAD_PX = 2.0  # SD of a deposit's offset from its point on the shared border
 
 
 @dataclass
@@ -290,6 +310,9 @@ def simulate_puncta(geom: Geometry, labels, st: TransferState, app: Appearance, 
     # per cell: array rows [u, theta, flux, sigma, z]
     resident: dict[int, np.ndarray] = {}
     arrivals = {(t["recipient_id"], t["frame"]): t for t in st.transits}
+    # contact events: recipient id -> (onset frame, source donor id)
+    deposits = {e["recipient_id"]: (e["frame"], e["donor_id"]) for e in st.events
+                if e["mode"] == "contact"}
     transit_by_frame: dict[int, list[tuple]] = defaultdict(list)
     for t in st.transits:
         _plan_transit(geom, t, rng, transit_by_frame, labels.shape[1:], p.puncta_flux)
@@ -311,15 +334,23 @@ def simulate_puncta(geom: Geometry, labels, st: TransferState, app: Appearance, 
                 new_event = st.kind.get(cid) == "event" and st.positive_from[cid] == f
                 n0 = int(rng.poisson(lam * (0.4 if new_event else 1.0)))
                 rows = _new_puncta(n0, cid, app, p, rng)
+                if new_event and cid in deposits:  # the P-gp patch handed over at the contact
+                    patch = [0.5, 0.0, p.puncta_flux * rng.lognormal(0.0, 0.3), 1.2, 0.0]
+                    rows = np.vstack([np.array([patch]), rows])
+                rows = _deposit(deposits.get(cid), rows, lab, geom, fr, i, f, rng)
                 arr = arrivals.get((cid, f))
                 if arr is not None:  # the vesicle that made the remote event
                     rows = np.vstack([np.array([[0.5, arr["theta"], arr["flux"], 1.2, 0.0]]), rows])
             else:
                 keep = rng.random(len(rows)) < _PUNCTA_SURVIVAL
                 rows = rows[keep]
-                rows = np.vstack([rows, _new_puncta(rng.poisson(lam * 0.15), cid, app, p, rng)])
+                new = _new_puncta(rng.poisson(lam * 0.15), cid, app, p, rng)
+                rows = np.vstack([rows, new])
                 rows[:, 0] = np.clip(rows[:, 0] + rng.normal(0, 0.03, len(rows)), 0.05, 0.8)
                 rows[:, 1] = rows[:, 1] + rng.normal(0, 0.08, len(rows))
+                if len(new):
+                    rows[-len(new) :] = _deposit(deposits.get(cid), rows[-len(new) :], lab,
+                                                 geom, fr, i, f, rng)
             if len(rows):
                 rr = radius_at(geom, fr, i, rows[:, 1])
                 ys = fr.y[i] + rows[:, 0] * rr * np.sin(rows[:, 1])
@@ -350,6 +381,55 @@ def _new_puncta(n: int, cid: int, app: Appearance, p, rng) -> np.ndarray:
             rng.uniform(-1.5, 1.5, n),
         ]
     ).reshape(n, 5)
+
+
+def _deposit(event, rows: np.ndarray, lab, geom: Geometry, fr: FrameGeometry, i: int, f: int,
+             rng) -> np.ndarray:
+    """Place the new puncta ``rows`` of a contact event's recipient at the contact site.
+
+    ``event`` is ``(onset frame, source donor id)`` or None (not a contact event). In the
+    ``_DEPOSIT_FRAMES`` frames from the onset, while the source donor shares a border with the
+    recipient (cell row ``i`` of frame ``f``, labels ``lab``), each punctum is moved to a point
+    of the recipient's core (not on its outer pixel line) at ``_DEPOSIT_DEPTH_PX`` from the
+    donor's mask and nearer to it than to any other donor, drawn with weight ``exp(-d² / 2s²)``
+    around a point drawn uniformly on the shared border (``d`` its distance to that point, ``s =
+    _DEPOSIT_SPREAD_PX``). Returns the rows with ``u`` and ``theta`` replaced (unchanged
+    otherwise).
+    """
+    if event is None or not len(rows) or not 0 <= f - event[0] < _DEPOSIT_FRAMES:
+        return rows
+    src, cid = int(event[1]), int(fr.ids[i])
+    h, w = lab.shape
+    reach = int(np.ceil(fr.r[i] * 1.6)) + 8
+    y0, x0 = max(int(fr.y[i]) - reach, 0), max(int(fr.x[i]) - reach, 0)
+    sub = lab[y0 : min(int(fr.y[i]) + reach + 1, h), x0 : min(int(fr.x[i]) + reach + 1, w)]
+    mine, don = sub == cid, sub == src
+    border = mine & ndimage.binary_dilation(don)
+    if not border.any():
+        return rows  # the source no longer touches the recipient
+    depth = ndimage.distance_transform_edt(~don)
+    others = geom.donor[sub] & ~don  # other donors' pixels (geom.donor[0] is False)
+    nearer = depth < (ndimage.distance_transform_edt(~others) if others.any() else np.inf)
+    core = ndimage.binary_erosion(mine)
+    lo, hi = _DEPOSIT_DEPTH_PX
+    ok = core & nearer & (depth >= lo) & (depth <= hi)
+    if not ok.any():
+        ok = core & nearer & (depth >= lo)
+        if not ok.any():
+            return rows
+    by, bx = np.nonzero(border)
+    cy, cx = np.nonzero(ok)
+    out = rows.copy()
+    for j in range(len(out)):
+        k = int(rng.integers(len(by)))
+        wts = np.exp(-((cy - by[k]) ** 2 + (cx - bx[k]) ** 2) / (2 * _DEPOSIT_SPREAD_PX**2))
+        m = int(rng.choice(len(cy), p=wts / wts.sum()))
+        off = rng.uniform(-0.45, 0.45, 2)
+        dy, dx = y0 + cy[m] + off[0] - fr.y[i], x0 + cx[m] + off[1] - fr.x[i]
+        out[j, 1] = np.arctan2(dy, dx)
+        r_j = float(radius_at(geom, fr, i, out[j : j + 1, 1])[0])
+        out[j, 0] = np.hypot(dy, dx) / max(r_j, 1e-6)
+    return out
 
 
 def _row(fr: FrameGeometry, cid: int) -> int:
