@@ -18,8 +18,14 @@ built-in ``"classical"`` backend (:func:`segment_classical`) needs no trained mo
    brightness meet at their common edge; the compactness keeps a flood from running far past a
    weak edge, the idea of CellProfiler's "propagation"); foreground parts no nucleus reaches get
    seeds of their own when they are at least half a typical cell (π·(diameter/2)²) in area.
-   Without nuclei the seeds are blob centres at a tenth of a cell diameter
-   (:func:`_seeds_without_nuclei`) and cells meet in the intensity valleys between them.
+   Nuclei that touched at the detection threshold are split again at the necks of their
+   refined masks (:func:`_resplit`; small cells, whose nuclei merge in the blur).
+   Without nuclei the seeds are cell interiors (:func:`_seeds_without_nuclei`): the body minus
+   thin bright lines (membranes: a P-gp rim, the shared membrane of touching donors) and their
+   flanks, plus whatever the membranes enclose, minus thin dark lines (valleys where
+   volume-stained cells touch), split at distance-transform necks; the body is divided by the
+   same compact watershed on the normalised gradient as with nuclei, and body parts no seed
+   reaches become cells of their own when at least half a typical cell in area.
 3. **Edges** (:func:`refine_cells`): each region found at the low threshold includes the blur
    halo; it is trimmed to the cell in each channel relative to the cell's own level there — at
    the crest of a membrane rim (membrane-like profile) or at a fixed fraction of the level
@@ -43,7 +49,6 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from scipy import ndimage as ndi
 from skimage import morphology, segmentation
-from skimage.feature import peak_local_max
 
 from pgpviewer.core._cfilters import sobel_magnitude
 from pgpviewer.core.errors import InputError
@@ -87,12 +92,18 @@ _MAX_HOLE_CELLS = 1.5
 # Nucleus-seeded split: compact watershed on the edge strength (per-channel normalised gradient,
 # ≈ 0.2 per px at a cell edge) with this weight per pixel of distance from the seed.
 _COMPACTNESS = 0.01
-# Seeds without nuclei: blob centres of the normalised image smoothed at this fraction of the
-# cell diameter, at least this fraction of a diameter apart.
-_SEED_BLOB = 0.1
-_SEED_SPACING = 0.33
-# Smoothing (px) of the normalised image whose valleys separate cells without nuclei.
-_SPLIT_BLUR = 1.0
+# Seeds without nuclei (:func:`_seeds_without_nuclei`): membranes and valleys are lines
+# narrower than a disk of this radius (px, the blurred width of a 1-2 px membrane); a membrane
+# is brighter than the opened image by this fraction of it and of the cell level, and larger
+# than a punctum (px); pixels this close (px) to a membrane are its flank; a valley is deeper
+# than this fraction of the closed image; interiors at least this deep (px) are seeds.
+_LINE_RADIUS = 3
+_RIDGE_REL = 0.3
+_RIDGE_ABS = 0.08
+_SPOT_AREA = 40
+_FLANK_PX = 2.0
+_VALLEY_REL = 0.25
+_MIN_DEPTH_PX = 1.5
 # Nuclei split: distance-transform maxima deeper than this fraction of the nucleus diameter.
 _SEED_DEPTH = 0.15
 _MAD_TO_SD_SEG = 1.4826
@@ -271,43 +282,61 @@ def _seeds_without_nuclei(
     body: np.ndarray,
     signals: list[np.ndarray],
     thresholds: list[float],
-    filled: list[np.ndarray],
     diameter: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seeds and split landscape for touching cells without nuclei.
+) -> np.ndarray:
+    """Seeds for touching cells without nuclei: cell interiors between membranes and valleys.
 
     Each channel is divided by its cell level (90th percentile of its pixels above the detection
-    threshold) and the filled-in inside of membrane-only cells is set to 1; the channels are
-    combined by maximum. Seeds are the local maxima of this image smoothed at a tenth of a cell
-    diameter, at least a third of a diameter apart (cells are brightest inside and dimmer where
-    they meet); the returned landscape (the image smoothed by 1 px, negated) puts the split
-    lines in the valleys between seeds.
+    threshold) and the channels are combined by maximum (``comb``). With ``opened`` the grey
+    opening of ``comb`` by a disk of radius :data:`_LINE_RADIUS` (thin bright structures
+    removed):
+
+    * **membranes** are thin bright lines: ``comb - opened`` above :data:`_RIDGE_REL` ×
+      ``opened`` and above :data:`_RIDGE_ABS` of the cell level, in pieces larger than a
+      punctum (:data:`_SPOT_AREA`). Pixels enclosed by membranes (holes up to 1.5 typical cell
+      areas) are interiors, also of a donor whose P-gp is only on its rim and of touching donors
+      (their shared membrane separates them); pixels within :data:`_FLANK_PX` of a membrane
+      (its blurred flank) are not.
+    * **valleys** are thin dark lines of the membrane-free image (closing of ``opened`` by the
+      same disk deeper than :data:`_VALLEY_REL` of the closing): where volume-stained cells
+      touch. They are not interiors.
+
+    The interiors (opened by a 3 × 3 cross, which cuts one-pixel bridges) are then split at
+    distance-transform necks (:func:`_seeds_and_split`) with the cell diameter estimated as
+    twice the median depth of the interiors (bounded to 0.3–2 × ``diameter``).
 
     Returns
     -------
-    markers : ndarray of int32, shape (Y, X)
-    landscape : ndarray of float32, shape (Y, X)
+    ndarray of int32, shape (Y, X)
+        Seed labels (0 = no seed).
     """
     comb = np.zeros(body.shape, np.float32)
-    for sig, thr, fm in zip(signals, thresholds, filled, strict=True):
+    for sig, thr in zip(signals, thresholds, strict=True):
         fg = sig[sig > thr]
         level = float(np.percentile(fg, _LEVEL_PERCENTILE)) if fg.size >= 10 else 0.0
         if level <= 0:
             continue
-        norm = sig / np.float32(level)
-        np.maximum(norm, (fm & (sig <= thr)).astype(np.float32), out=norm)
-        np.maximum(comb, norm, out=comb)
-    blob = ndi.gaussian_filter(comb, max(0.5, _SEED_BLOB * diameter))
-    blob[~body] = 0
-    peaks = peak_local_max(
-        blob,
-        min_distance=max(1, int(diameter * _SEED_SPACING)),
-        labels=ndi.label(body)[0],
-        exclude_border=False,
-    )
-    markers = np.zeros(body.shape, np.int32)
-    markers[peaks[:, 0], peaks[:, 1]] = np.arange(1, len(peaks) + 1)
-    return markers, -ndi.gaussian_filter(comb, _SPLIT_BLUR)
+        np.maximum(comb, sig / np.float32(level), out=comb)
+    fp = morphology.disk(_LINE_RADIUS)
+    opened = ndi.grey_opening(comb, footprint=fp)
+    ridge = (comb - opened) > np.maximum(_RIDGE_REL * opened, _RIDGE_ABS)
+    ridge = morphology.remove_small_objects(ridge, max_size=_SPOT_AREA)
+    closed = ndi.grey_closing(opened, footprint=fp)
+    valley = (closed - opened) > _VALLEY_REL * closed
+    holes = fill_small_holes(ridge, _MAX_HOLE_CELLS * _typical_area(diameter)) & ~ridge
+    near = edt(~ridge) <= _FLANK_PX
+    interior = body & (holes | (~near & ~valley))
+    interior = ndi.binary_opening(interior)
+    comp, n = ndi.label(interior)
+    if n == 0:
+        return np.zeros(body.shape, np.int32)
+    depth = np.asarray(ndi.maximum(edt(interior), comp, np.arange(1, n + 1)))
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = depth >= _MIN_DEPTH_PX
+    if keep.sum() >= 3:
+        d_est = 2.0 * float(np.median(depth[keep[1:]]))
+        diameter = float(np.clip(d_est, 0.3 * diameter, 2.0 * diameter))
+    return _seeds_and_split(keep[comp], diameter)
 
 
 def _segment_objects(mask: np.ndarray, diameter: float, split: bool) -> np.ndarray:
@@ -405,6 +434,8 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
             d_nuc,
             max(1, int(params.min_area_px * (0.25 if body_roles else 1))),
         )
+        if params.split_touching and nuclei_lab.max() > 0:
+            nuclei_lab = _resplit(nuclei_lab, _nucleus_diameter(nuclei_lab > 0, d_nuc))
 
     if not body_roles:
         if nuclei_lab is None:
@@ -437,8 +468,16 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
             extra = _segment_objects(rest, d, True)
             regions = np.where(extra > 0, extra + regions.max(), regions)
     elif params.split_touching:
-        markers, valleys = _seeds_without_nuclei(body, signals, thresholds, filled_masks, d)
-        regions = segmentation.watershed(valleys, markers, mask=body).astype(np.int32)
+        markers = _seeds_without_nuclei(body, signals, thresholds, d)
+        regions = seeded_watershed(
+            _edge_strength(signals, thresholds), markers, body, _COMPACTNESS
+        )
+        rest = body & (regions == 0)
+        if rest.any():
+            small = max(params.min_area_px, int(0.5 * _typical_area(d)))
+            rest = morphology.remove_small_objects(rest, max_size=small - 1)
+            extra = ndi.label(rest)[0]
+            regions = np.where(extra > 0, extra + regions.max(), regions)
     else:
         regions = ndi.label(body)[0].astype(np.int32)
     fractions = [EDGE_FRACTIONS.get(r, EDGE_FRACTIONS["other"]) for r in body_roles]
@@ -454,6 +493,20 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     if nuclei_lab is not None and nuclei_lab.max() > 0:
         labels = grow_bodyless_cells(labels, nuclei_lab, d)
     return _finish(labels, params, d)
+
+
+def _resplit(labels: np.ndarray, diameter: float) -> np.ndarray:
+    """Split each label at the distance-transform necks of the labels' union (see
+    :func:`_seeds_and_split`): objects that touched at the low detection threshold and so were
+    one region often separate only at their refined edges."""
+    mask = labels > 0
+    split = _seeds_and_split(mask, diameter)
+    if int(split.max()) <= int(ndi.label(mask)[1]):
+        return labels  # no component was divided
+    pair = labels.astype(np.int64) * (int(split.max()) + 1) + split
+    _, inv = np.unique(pair.ravel(), return_inverse=True)
+    out = inv.reshape(labels.shape).astype(np.int32)
+    return np.where(labels > 0, out, 0)
 
 
 def _nucleus_diameter(mask: np.ndarray, default: float) -> float:
