@@ -7,9 +7,11 @@ Cases (each run in its own process so peak RSS belongs to that case):
   (opt-in: ``--cases huge``; writes ~1.1 × RAM to the temporary folder)
 
 For each: pgpviewer's whole analysis (segmentation, populations, puncta, measurements,
-tracking, events) in frames/s and peak RSS; the reference pipeline (gaussian → Otsu → distance
-transform → peaks → watershed → regionprops) on the same frames in the same process; and
-segmentation accuracy (F1 at IoU 0.5, mean IoU) of both against the simulator's ground truth.
+tracking, events) in frames/s, and peak RSS of the analysis and of analysis + writing all
+output files (``export_results``, as ``pgpviewer analyze`` does); the reference pipeline
+(gaussian → Otsu → distance transform → peaks → watershed → regionprops) on the same frames in
+the same process; and segmentation accuracy (F1 at IoU 0.5, mean IoU) of both against the
+simulator's ground truth.
 
 Usage: python benchmarks/bench_pipeline.py [--cases 512 2048] [--frames N] [--workers N]
 Prints a table and writes benchmarks/results/bench_pipeline.json.
@@ -121,6 +123,7 @@ def run_child(case: str, image_path: Path, gt_path: Path, workers: int | None,
     from reference_pipeline import reference_frame
 
     from pgpviewer.analyze import choose_roles
+    from pgpviewer.core.export import export_results
     from pgpviewer.core.io import read_stack
     from pgpviewer.core.metrics import match_label_stacks
     from pgpviewer.core.pipeline import run_pipeline
@@ -131,6 +134,11 @@ def run_child(case: str, image_path: Path, gt_path: Path, workers: int | None,
     t0 = time.perf_counter()
     result = run_pipeline(stack, roles, workers=workers)
     elapsed = time.perf_counter() - t0
+    analysis_rss = peak_rss_mb()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pgpviewer-bench-out-", dir=image_path.parent) as out:
+        export_results(result, Path(out) / "results")  # the whole output contract, as the CLI
+    export_seconds = time.perf_counter() - t0
     ours_rss = peak_rss_mb()
     gt = np.load(gt_path, mmap_mode="r")
     n_score = min(gt.shape[0], 20)
@@ -141,6 +149,8 @@ def run_child(case: str, image_path: Path, gt_path: Path, workers: int | None,
         "pgpviewer_frames_per_s": stack.n_frames / elapsed,
         "pgpviewer_seconds": elapsed,
         "peak_rss_mb_before": rss0, "peak_rss_mb": ours_rss,
+        "peak_rss_mb_analysis": analysis_rss, "export_seconds": export_seconds,
+        "cell_rows": result.n_rows("cells"),
         "pgpviewer_f1": ours_acc.f1, "pgpviewer_mean_iou": ours_acc.mean_iou,
         "events": len(result.events), "tracks": len(result.tracks),
     }

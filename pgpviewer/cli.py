@@ -276,7 +276,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"note: report not written ({e})", file=sys.stderr)
     n_events = len(result.events)
     bar.finish(
-        f"wrote {args.out} ({len(result.cells)} cell rows, {len(result.tracks)} tracks, "
+        f"wrote {args.out} ({result.n_rows('cells')} cell rows, {len(result.tracks)} tracks, "
         f"{n_events} transfer event{'s' if n_events != 1 else ''})"
     )
     return EXIT_OK

@@ -340,7 +340,7 @@ def _analyse(sample: Path, out: Path, stack) -> list[Check]:
     summary = Check(
         "analyse",
         True,
-        f"{elapsed:.1f} s: {len(result.cells)} cell rows, {len(result.tracks)} tracks, "
+        f"{elapsed:.1f} s: {result.n_rows('cells')} cell rows, {len(result.tracks)} tracks, "
         f"{n_events} transfer event{'' if n_events == 1 else 's'}",
     )
     return [

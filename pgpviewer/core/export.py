@@ -143,17 +143,29 @@ def _format_csv(table: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def write_csv(table: pd.DataFrame, handle: TextIO, chunk_rows: int = 100_000) -> None:
+def write_csv(
+    table: pd.DataFrame, handle: TextIO, chunk_rows: int = 100_000, header: bool = True
+) -> None:
     """Write ``table`` as contract CSV to an open text handle, ``chunk_rows`` rows at a time.
 
     Booleans as ``true``/``false``, missing values empty, text made formula-safe; written in
     chunks so a table of millions of rows is never formatted as one string in memory (each
     value is formatted on its own, so the output does not depend on the chunk size).
+    ``header=False`` continues a file: the next rows of the same table.
     """
-    header = [neutralise(str(c)) for c in table.columns]
+    names = [neutralise(str(c)) for c in table.columns]
     for start in range(0, max(len(table), 1), chunk_rows):
-        part = _formatted(table.iloc[start : start + chunk_rows], header)
-        part.to_csv(handle, index=False, header=start == 0, lineterminator="\n", na_rep="")
+        part = _formatted(table.iloc[start : start + chunk_rows], names)
+        part.to_csv(
+            handle, index=False, header=header and start == 0, lineterminator="\n", na_rep=""
+        )
+
+
+def _chunks(result: Any, name: str):
+    """A result table in chunks (without assembling a table that is still on disk)."""
+    if hasattr(result, "table_chunks"):
+        return result.table_chunks(name)
+    return [getattr(result, name)]
 
 
 def _formatted(table: pd.DataFrame, header: list[str]) -> pd.DataFrame:
@@ -305,8 +317,10 @@ def export_results(result: Any, out_dir: str | Path) -> Path:
         raise InputError(out, f"cannot create the output folder ({e.strerror or e})") from None
     try:
         names = result.stack.channel_names
+        with open(tmp / "cells.csv", "w", encoding="utf-8", newline="") as handle:
+            for i, chunk in enumerate(_chunks(result, "cells")):  # (a long movie: millions)
+                write_csv(cells_table(chunk, names), handle, header=i == 0)
         tables = {
-            "cells.csv": cells_table(result.cells, names),
             "tracks.csv": order_columns(result.tracks, TRACKS_COLUMNS),
             "events.csv": order_columns(result.events, EVENTS_COLUMNS),
             "summary.csv": order_columns(result.summary, SUMMARY_COLUMNS),

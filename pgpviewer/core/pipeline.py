@@ -10,6 +10,13 @@ Two passes over the frames, each frame independent so they run in parallel:
 3. **measure** — :func:`detect_puncta` and :func:`measure_cells`, which need the populations
    (recipient pixels next to a donor are excluded). Then the gate (:func:`calibrate_gate`),
    positivity, :func:`detect_events` and :func:`uptake_summary`.
+
+**Memory.** Each frame's tables are appended to a :class:`~pgpviewer.core.tablestore.FrameTables`
+as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies);
+the whole-movie steps read only the columns they need (:data:`TRACKING_COLUMNS`,
+:data:`EVENT_COLUMNS_IN`), and the full cell, puncta and contact tables are assembled only when
+asked for (:class:`PipelineResult` fields) or written out a chunk at a time
+(:meth:`PipelineResult.table_chunks`).
 """
 
 from __future__ import annotations
@@ -27,12 +34,43 @@ from pgpviewer.core.errors import InputError
 from pgpviewer.core.events import detect_events
 from pgpviewer.core.frames import FrameRunner, default_workers
 from pgpviewer.core.gate import GateResult, calibrate_gate
+from pgpviewer.core.labelstore import DiskLabels
 from pgpviewer.core.labelstore import label_store as make_label_store
 from pgpviewer.core.params import AnalysisParams
 from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
 from pgpviewer.core.stack import Stack
+from pgpviewer.core.tablestore import FrameTables, LazyTable, concat_tables
 from pgpviewer.core.tracking import track_cells
 from pgpviewer.core.uptake import uptake_summary
+
+#: Feature columns the tracker reads.
+TRACKING_COLUMNS = ["frame", "label", "centroid_y", "centroid_x", "area_px"]
+#: Cell columns the gate, events and uptake read (``pgp_positive`` is added after the gate).
+EVENT_COLUMNS_IN = [
+    "frame", "label", "track_id", "parent_track_id", "population", "pgp_score",
+    "touching_donor", "centroid_y", "centroid_x", "area_px", "nearest_donor_track_id",
+    "nearest_donor_distance_px", "pgp_puncta",
+]
+_PUNCTA_EMPTY = ["y", "x", "amplitude", "snr", "label", "frame"]
+
+
+class _Table:
+    """A dataclass field that also accepts a :class:`LazyTable`, assembled on first read."""
+
+    def __set_name__(self, owner, name):
+        self._slot = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            raise AttributeError(self._slot)  # (no default value for the dataclass)
+        value = obj.__dict__[self._slot]
+        if isinstance(value, LazyTable):
+            value = value.to_frame()
+            obj.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self._slot] = value
 
 
 @dataclass
@@ -53,6 +91,8 @@ class PipelineResult:
         Cell labels per analysed frame (value = ``label`` in ``cells``); may be a memory map.
     cells, tracks, events, summary, curves, puncta, contacts : DataFrame
         The tables of the output contract plus puncta positions and cell–cell contacts.
+        ``cells``, ``puncta`` and ``contacts`` may be given as a :class:`LazyTable`; they are
+        assembled on first read (use :meth:`table_chunks` and :meth:`n_rows` to avoid that).
     frames : tuple of int
         First (inclusive) and last (exclusive) file frame analysed; ``frame`` columns are file
         frame indices.
@@ -63,15 +103,34 @@ class PipelineResult:
     params: AnalysisParams
     gate: GateResult
     labels: Any
-    cells: pd.DataFrame
+    cells: pd.DataFrame = _Table()
     tracks: pd.DataFrame
     events: pd.DataFrame
     summary: pd.DataFrame
     curves: pd.DataFrame
-    puncta: pd.DataFrame
-    contacts: pd.DataFrame
+    puncta: pd.DataFrame = _Table()
+    contacts: pd.DataFrame = _Table()
     frames: tuple[int, int] = (0, 0)
     notes: list[str] = field(default_factory=list)
+
+    def table_chunks(self, name: str, rows: int = 100_000):
+        """Yield table ``name`` (``cells``, ``puncta``, ``contacts``…) ``rows`` rows at a time,
+        without assembling it when it is still on disk."""
+        value = self._raw(name)
+        if isinstance(value, LazyTable):
+            yield from value.chunks(rows)
+            return
+        for start in range(0, max(len(value), 1), rows):
+            yield value.iloc[start : start + rows]
+
+    def n_rows(self, name: str) -> int:
+        """Number of rows of table ``name`` (without assembling it)."""
+        return len(self._raw(name))
+
+    def _raw(self, name: str):
+        """Table ``name`` as stored (a :class:`LazyTable` is not assembled)."""
+        slot = "_" + name
+        return self.__dict__[slot] if slot in self.__dict__ else getattr(self, name)
 
 
 def check_roles(stack: Stack, roles: Mapping[str, int]) -> dict[str, int]:
@@ -143,33 +202,42 @@ def run_pipeline(
     if labels is not None and tuple(label_store.shape) != (n, *stack.shape_yx):
         raise InputError(stack.path, f"labels shape {label_store.shape} does not match the stack")
 
+    spill = _spill_folder(label_store, workdir)
     with FrameRunner(stack, roles, params, workers) as runner:
-        features, contacts = _segment_pass(
-            runner, label_store, segment=labels is None, progress=prog.sub(0.0, 0.5)
+        feature_store, contact_store = _segment_pass(
+            runner, label_store, spill, segment=labels is None, progress=prog.sub(0.0, 0.5)
         )
         prog.sub(0.5, 0.55)(0.0, "tracking cells")
-        links = track_cells(features, params.tracking)
-        features = features.merge(links, on=["frame", "label"], how="left")
-        populations = classify_cells(features, roles, params.classification)
-        features = features.merge(populations, on="track_id", how="left")
-        features["population"] = features["population"].fillna("unknown")
-        cells, puncta = _measure_pass(runner, label_store, features, progress=prog.sub(0.55, 0.9))
+        nodes = _track_and_classify(feature_store, roles, params)
+        del feature_store
+        cell_store, narrow, puncta_store = _measure_pass(
+            runner, label_store, nodes, spill, progress=prog.sub(0.55, 0.9)
+        )
+        del nodes
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
-    gate = _gate(cells, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
-    cells["pgp_positive"] = (cells["pgp_score"] > gate.value).fillna(False).astype(bool)
+    gate = _gate(narrow, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
+    narrow["pgp_positive"] = _positive(narrow, gate)
     notes = [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
+    puncta = puncta_store.to_frame()
+    contacts = contact_store.to_frame()
     events, tracks = detect_events(
-        cells, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta
+        narrow, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta
     )
     summary, curves = uptake_summary(
-        cells,
+        narrow,
         events,
         tracks,
         frame_interval_s=stack.frame_interval_s,
         frames=range(offset, offset + n),
     )
-    _add_time_columns(cells, stack)
+    del narrow
+
+    def finish(cells: pd.DataFrame) -> pd.DataFrame:
+        cells = cells.assign(pgp_positive=_positive(cells, gate))
+        _add_time_columns(cells, stack)
+        return cells
+
     prog(1.0, "done")
     return PipelineResult(
         stack=stack,
@@ -177,22 +245,33 @@ def run_pipeline(
         params=params,
         gate=gate,
         labels=label_store,
-        cells=cells,
+        cells=LazyTable(cell_store, finish),
         tracks=tracks,
         events=events,
         summary=summary,
         curves=curves,
-        puncta=puncta,
-        contacts=contacts,
+        puncta=puncta if not spill else LazyTable(puncta_store, None),
+        contacts=contacts if not spill else LazyTable(contact_store, None),
         frames=(offset, offset + n),
         notes=notes,
     )
 
 
-def _segment_pass(runner, label_store, *, segment, progress):
+def _spill_folder(label_store, workdir) -> Path | None:
+    """Where per-frame tables go: next to an on-disk label stack (a large movie), else memory."""
+    if not isinstance(label_store, DiskLabels):
+        return None
+    return Path(workdir) if workdir else label_store.path.parent
+
+
+def _positive(cells: pd.DataFrame, gate: GateResult) -> pd.Series:
+    return (cells["pgp_score"] > gate.value).fillna(False).astype(bool)
+
+
+def _segment_pass(runner, label_store, spill, *, segment, progress):
     n = runner.stack.n_frames
     items = ((t, () if segment else (np.asarray(label_store[t]),)) for t in range(n))
-    feats, conts = [], []
+    feats, conts = FrameTables(spill), FrameTables(spill)
     for t, seg in enumerate(
         runner.map("segment", items, progress=progress, message="segmenting frame", total=n)
     ):
@@ -200,13 +279,26 @@ def _segment_pass(runner, label_store, *, segment, progress):
             label_store[t] = seg.labels
         feats.append(seg.features)
         conts.append(seg.contacts)
-    return pd.concat(feats, ignore_index=True), pd.concat(conts, ignore_index=True)
+    return feats, conts
 
 
-def _measure_pass(runner, label_store, features, *, progress):
+def _track_and_classify(feature_store: FrameTables, roles, params) -> pd.DataFrame:
+    """Tracks and populations: ``frame``, ``label``, ``track_id``, ``parent_track_id``,
+    ``population`` for every cell (in frame order)."""
+    links = track_cells(feature_store.to_frame(TRACKING_COLUMNS), params.tracking)
+    features = feature_store.to_frame()
+    features = features.merge(links, on=["frame", "label"], how="left")
+    populations = classify_cells(features, roles, params.classification)
+    del features
+    nodes = links.merge(populations[["track_id", "population"]], on="track_id", how="left")
+    nodes["population"] = nodes["population"].fillna("unknown")
+    return nodes
+
+
+def _measure_pass(runner, label_store, nodes, spill, *, progress):
     stack = runner.stack
-    by_frame = {f: g for f, g in features.groupby("frame", sort=True)}
-    empty = features.iloc[0:0]
+    by_frame = {f: g for f, g in nodes.groupby("frame", sort=True)}
+    empty = nodes.iloc[0:0]
 
     def items():
         for t in range(stack.n_frames):
@@ -215,32 +307,37 @@ def _measure_pass(runner, label_store, features, *, progress):
             tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
             yield t, (np.asarray(label_store[t]), pops, tracks)
 
-    parts = list(
-        runner.map(
-            "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
-        )
+    cells, puncta, narrow = FrameTables(spill), FrameTables(spill), []
+    results = runner.map(
+        "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
     )
-    cells = pd.concat([p[0] for p in parts], ignore_index=True)
-    spot_tables = [p[1] for p in parts if p[1] is not None]
-    puncta = (
-        pd.concat(spot_tables, ignore_index=True)
-        if spot_tables
-        else pd.DataFrame(columns=["y", "x", "amplitude", "snr", "label", "frame"])
+    for t, (table, spots) in enumerate(results):
+        table = _with_lineage(table, by_frame.get(t + stack.frame_offset, empty))
+        cells.append(table)
+        narrow.append(table[EVENT_COLUMNS_IN])
+        if spots is not None:
+            puncta.append(spots)
+    if puncta.n_parts == 0:
+        puncta.append(pd.DataFrame(columns=_PUNCTA_EMPTY))
+    return cells, concat_tables(narrow), puncta
+
+
+def _with_lineage(table: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """One frame's cells plus ``parent_track_id`` and the nearest donor's track id."""
+    table = table.merge(
+        nodes[["frame", "label", "parent_track_id"]], on=["frame", "label"], how="left"
     )
-    parents = features[["frame", "label", "parent_track_id"]]
-    cells = cells.merge(parents, on=["frame", "label"], how="left")
     # nearest donor as a track id (measure_cells reports the donor's label in that frame)
-    # (one vectorised join: a per-row lookup took minutes and GBs for a 1.8 M-row movie)
-    donors = features[["frame", "label", "track_id"]].rename(
+    donors = nodes[["frame", "label", "track_id"]].rename(
         columns={"label": "nearest_donor_label", "track_id": "nearest_donor_track_id"}
     )
-    near = cells[["frame", "nearest_donor_label"]].merge(
+    near = table[["frame", "nearest_donor_label"]].merge(
         donors, on=["frame", "nearest_donor_label"], how="left", validate="many_to_one"
     )
-    cells["nearest_donor_track_id"] = pd.array(
+    table["nearest_donor_track_id"] = pd.array(
         near["nearest_donor_track_id"].to_numpy(), dtype="Int64"
     )
-    return cells, puncta
+    return table
 
 
 def _gate(cells, params, control, control_roles, workers, progress) -> GateResult:

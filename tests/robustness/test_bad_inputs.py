@@ -123,16 +123,18 @@ def test_unwritable_output_folder_refused_before_the_analysis(tmp_path, capfd, m
 
 def test_disk_full_while_writing_leaves_nothing(tmp_path, capfd, monkeypatch):
     """ENOSPC while a CSV is written: exit 2, no output folder, no temporary folder."""
+    import pgpviewer.core.export as export
+
     image = write_movie(tmp_path / "movie.ome.tif")
-    real_write_text = pathlib.Path.write_text
+    real_write_csv = export.write_csv
 
-    def write_text(self, data, *args, **kwargs):
-        if self.name == "summary.csv":
-            real_write_text(self, data[: len(data) // 2], *args, **kwargs)  # half written
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real_write_text(self, data, *args, **kwargs)
+    def write_csv(table, handle, *args, **kwargs):
+        if pathlib.Path(handle.name).name == "summary.csv":
+            real_write_csv(table.iloc[: len(table) // 2], handle, *args, **kwargs)  # half written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), handle.name)
+        return real_write_csv(table, handle, *args, **kwargs)
 
-    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.setattr(export, "write_csv", write_csv)
     before = snapshot(tmp_path)
     out = tmp_path / "out"
     status = main(["analyze", str(image), "--out", str(out), "--workers", "1"])
