@@ -40,10 +40,14 @@ def track_to_truth(cells: pd.DataFrame, gt_labels: np.ndarray, offset: int = 0) 
     return best.to_dict()
 
 
-def score_seed(seed: int, n_frames: int) -> dict:
-    sim = simulate_coculture(seed=seed, n_frames=n_frames, shape_yx=(256, 256), n_cells=40)
+def score_seed(seed: int, n_frames: int, **overrides) -> dict:
+    """Simulate one movie (256², 40 cells; ``overrides``: other simulator settings), analyse it
+    as a user would and score every output against the ground truth."""
+    settings = {"shape_yx": (256, 256), "n_cells": 40, **overrides}
+    sim = simulate_coculture(seed=seed, n_frames=n_frames, **settings)
+    axes = "TCZYX" if sim.image.ndim == 5 else "TCYX"
     stack = Stack.from_array(
-        sim.image, "TCYX", channel_names=sim.channel_names, frame_interval_s=sim.frame_interval_s
+        sim.image, axes, channel_names=sim.channel_names, frame_interval_s=sim.frame_interval_s
     )
     res = run_pipeline(stack, sim.channel_roles, workers=1)
     seg, _ = match_label_stacks(sim.labels, np.asarray(res.labels))
