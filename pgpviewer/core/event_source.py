@@ -26,27 +26,40 @@ Method (:func:`remote_source`), for a recipient whose onset is frame ``f0``:
    point, or ``p1 - a`` for an arrival point ``a`` on the line from ``e`` to ``p1`` (off it by at
    most ``vesicle_path_tolerance_px + arrival_position_error_px``). The path then continues
    backwards: the spot of the next earlier frame must lie within ``vesicle_path_tolerance_px``
-   of the last position plus ``v``, up to ``fa - vesicle_lookback_frames``.
+   of the last position plus ``v``, up to ``fa - vesicle_lookback_frames``. A vesicle that
+   crosses another P-gp positive cell is seen inside it, so ``p1`` or ``p2`` may also be a spot
+   in such a cell (with ``snr >= vesicle_min_snr``, and never the recipient's own) when the
+   path moves more than ``2 × vesicle_path_tolerance_px`` per frame (resident puncta move with
+   their cell); such a path counts only when it has at least 3 spots or ends at a release seen
+   inside a donor (step 3), since chance alignments of two resident puncta are common.
 3. **Release point.** A donor releases a vesicle from inside its facing edge, so its centroid
    lies on the path's line behind the release point: at most 2 equivalent radii ``r`` further
    along ``v`` and at most ``max(0.5 r, vesicle_path_tolerance_px)`` off the line. A path spot
    inside a donor (its mask, or within ``r`` of its centroid) must be such a release point of
-   that donor, which is then the source; otherwise it is the donor's own punctum and the path
-   is rejected. A path that never enters a donor was released at its earliest spot (a donor
-   whose mask misses its dim edge) or one step earlier, at ``p_m + v``, by the donor so placed;
-   when there is none, the vesicle came from no donor (an unlabelled cell, debris, the medium)
-   and the event has no source donor.
+   that donor, with its centroid behind the spot (not further than the spot towards the
+   recipient: a punctum on the donor's far side was not released towards it), and a spot in a
+   donor's mask must be that donor's release point, which is then the source; otherwise it
+   is the donor's own punctum and the path is rejected. A path that never enters a donor was
+   released one step before its earliest spot ``p_m``, at ``p_m + v`` (the release spot inside
+   a donor is often too faint against the donor's own P-gp to be detected), by the donor so
+   placed, else at ``p_m`` itself (a donor whose mask misses its dim edge); when there is
+   none, the vesicle came from no donor (an unlabelled cell, debris, the medium) and the event
+   has no source donor.
 4. **Release seen at the donor.** A vesicle that crosses in a single frame is only seen at
    ``fa - 1`` inside its donor: a donor's spot within ``vesicle_range_px`` counts when its
    direction from ``e`` matches an arrival point's (within ``2σ``, ``σ =
    arrival_position_error_px / |a − e|``) and it sits on the donor's facing edge on that line
-   (0.5–1.5 ``r`` in front of the centroid, at most ``vesicle_path_tolerance_px`` off the line).
+   (0.5–1.5 ``r`` in front of the centroid, at most ``vesicle_path_tolerance_px + 0.15 r`` off
+   the line: a mask's centroid is uncertain by up to ~0.15 ``r``, the 90th percentile on
+   simulated co-cultures).
 5. **Direction only.** Otherwise the arrival point still lies on the line from the recipient's
    centre towards the source. Each donor within ``vesicle_range_px`` (centroid at ``fa - 1``)
-   scores ``−Δ² / 2σ² − log d``: ``Δ`` the angle between ``a − e`` and the donor's direction,
-   ``σ`` the arrival's angular error plus a third of the donor's angular radius, ``d`` its
-   distance (nearer donors deliver more vesicles). The best donor with ``|Δ| ≤ 3σ`` is the
-   source; no donor fits: no source.
+   scores ``−Δ² / 2σ² − log σ − log d`` (a normalised Gaussian log-likelihood, so that an
+   arrival point near the centre, whose direction is uninformative, cannot win on the
+   distance prior alone): ``Δ`` the angle between ``a − e`` and the donor's direction, ``σ``
+   the arrival's angular error plus a third of the donor's angular radius, ``d`` its distance
+   (nearer donors deliver more vesicles). The best donor with ``|Δ| ≤ 3σ`` over all arrival
+   points is the source; no donor fits: no source.
 6. **Choice.** Longer traced paths win (a release seen at the donor ranks between a one-spot
    path and direction only); among paths of equal length, one ending at a donor beats one that
    ends nowhere (a release point exactly on a donor's facing edge is no coincidence), then the
@@ -71,6 +84,8 @@ __all__ = ["SourceContext", "remote_source"]
 
 _RELEASE_DEPTH = 2.0  # a donor's centroid lies at most this many radii behind a release point
 _RELEASE_REACH = 0.5  # ...and at most this many radii off the path's line
+_CONFIRM = 3  # spots that confirm a path crossing another cell without a release seen
+_CENTROID_ERROR = 0.15  # uncertainty of a mask's centroid, in equivalent radii (~90th pct.)
 _DIRECT_RANK = 0.5  # a release spot seen at its donor ranks between direction and path
 
 
@@ -291,6 +306,9 @@ def _paths(ctx: SourceContext, fa: int, e: np.ndarray, r_e: float, arrivals, own
     constant-velocity extrapolation ``2 p1 - p2`` lands inside the recipient, or from an arrival
     spot ``a`` that lies on the line from ``e`` towards ``p1``. ``p1`` is not inside the
     recipient itself (label ``own`` at ``fa - 1``): such a punctum had already arrived.
+    A vesicle crossing another (P-gp positive) cell is seen inside it: ``p1`` or ``p2`` may lie
+    in such a cell (``snr >= vesicle_min_snr``) when the hop ``|p2 - p1|`` exceeds twice the
+    path tolerance (resident puncta move with their cell) and :func:`_trace` confirms the path.
     """
     out = []
     s1 = ctx.spots.get(fa - 1)
@@ -300,21 +318,31 @@ def _paths(ctx: SourceContext, fa: int, e: np.ndarray, r_e: float, arrivals, own
     tol = params.vesicle_path_tolerance_px
     d1 = np.hypot(s1.y - e[0], s1.x - e[1])
     s2 = ctx.spots.get(fa - 2)
-    ok2 = (ctx._free(fa - 2) | ctx._in_donor(fa - 2)) if s2 is not None else None
-    cand = ctx._free(fa - 1) & (d1 > 0) & (d1 <= step + r_e) & (s1.label != (own or -1))
-    for j in np.flatnonzero(cand).tolist():
+    if s2 is not None:
+        in_donor2 = ctx._in_donor(fa - 2)
+        free2 = ctx._free(fa - 2)
+        cross2 = ~free2 & ~in_donor2 & (s2.snr >= ctx.min_snr)
+        ok2 = free2 | in_donor2 | cross2
+    free = ctx._free(fa - 1)
+    near = (d1 > 0) & (d1 <= step + r_e) & (s1.label != (own or -1))
+    crossing = near & ~free & ~ctx._in_donor(fa - 1) & (s1.snr >= ctx.min_snr)
+    for j in np.flatnonzero(near & (free | crossing)).tolist():
         p1 = np.array([s1.y[j], s1.x[j]])
         if s2 is not None:
             arr_y, arr_x = 2 * p1[0] - s2.y, 2 * p1[1] - s2.x
             hop = np.hypot(s2.y - p1[0], s2.x - p1[1])
             into = np.hypot(arr_y - e[0], arr_x - e[1]) <= max(r_e, tol)
-            for i in np.flatnonzero(ok2 & into & (hop > 0) & (hop <= step)).tolist():
+            crosses = crossing[j] | cross2
+            moved = hop > np.where(crosses, 2 * tol, 0.0)
+            for i in np.flatnonzero(ok2 & into & moved & (hop <= step)).tolist():
                 p2 = np.array([s2.y[i], s2.x[i]])
                 miss = min(np.hypot(*(2 * p1 - p2 - a)) for a in arrivals)
                 if miss > 2 * tol:
                     continue  # does not end at a punctum of the recipient
                 out.append(_trace(ctx, fa, [p1, p2], [int(s1.label[j]), int(s2.label[i])],
-                                  p2 - p1, params, [float(miss)]))
+                                  p2 - p1, params, [float(miss)], bool(crosses[i])))
+        if crossing[j]:
+            continue  # a lone spot in another cell may be its own punctum
         u = (p1 - e) / d1[j]
         for a in arrivals:
             along = float(np.dot(a - e, u))
@@ -356,11 +384,18 @@ def _direct_releases(ctx: SourceContext, fa: int, e: np.ndarray, arrivals, param
     return out
 
 
-def _trace(ctx: SourceContext, fa: int, path, labs, v: np.ndarray, params, res):
+def _trace(ctx: SourceContext, fa: int, path, labs, v: np.ndarray, params, res,
+           crossing: bool = False):
     """Follow a path (spots of frames ``fa - 1``, ``fa - 2``, …) back at constant velocity ``v``.
 
     Returns None when a spot of the path lies in a donor's body without being where that donor
-    would release a vesicle moving along ``v`` (a resident punctum, not a vesicle).
+    would release a vesicle moving along ``v`` (a resident punctum, not a vesicle), or lies in
+    one donor's mask while the release geometry points at another, or when a ``crossing``
+    path (one of its first two spots lies in another cell) has fewer than ``_CONFIRM`` spots
+    and no release seen in a donor. A path ending outside every donor was released one step
+    before its earliest spot (a release spot inside a donor is often too faint against the
+    donor's own P-gp to be detected), else at its earliest spot (a donor mask missing its dim
+    edge), else by no donor.
     """
     frames = [fa - 1 - i for i in range(len(path))]
     u = v / np.hypot(*v)
@@ -382,28 +417,35 @@ def _trace(ctx: SourceContext, fa: int, path, labs, v: np.ndarray, params, res):
             frames.append(g)
             res.append(float(d[j]))
         if ctx._in_donor_body(frames[i], path[i], labs[i]):
-            donor = _release_donor(ctx, frames[i], path[i], u)
-            if donor is None:
+            donor = _release_donor(ctx, frames[i], path[i], u, seen=True)
+            mask = ctx._donor_at(frames[i], labs[i])
+            if donor is None or mask not in (None, donor):
                 return None
             return _Hypothesis(n_path=i + 1, residual=float(np.mean(res)), score=0.0,
                                donor=donor)
         i += 1
-    # the earliest spot may sit just outside a donor's mask; else the vesicle left a step earlier
-    donor = _release_donor(ctx, frames[-1], path[-1], u)
+    if crossing and len(path) < _CONFIRM:
+        return None
+    donor = _release_donor(ctx, frames[-1] - 1, path[-1] + v, u)
     if donor is None:
-        donor = _release_donor(ctx, frames[-1] - 1, path[-1] + v, u) or 0
+        donor = _release_donor(ctx, frames[-1], path[-1], u) or 0
     return _Hypothesis(n_path=len(path), residual=float(np.mean(res)), score=0.0, donor=donor)
 
 
 def _release_donor(
-    ctx: SourceContext, g: int, start: np.ndarray, u: np.ndarray, *, strict: bool = False
+    ctx: SourceContext, g: int, start: np.ndarray, u: np.ndarray, *, strict: bool = False,
+    seen: bool = False,
 ) -> int | None:
     """The donor that released a vesicle at ``start`` moving along ``-u`` in frame ``g``.
 
     A vesicle leaves a donor from inside its facing edge, so the donor's centroid lies behind
     the release point on the path's line: at most ``_RELEASE_DEPTH`` equivalent radii ``r``
     further along ``u`` and at most ``_RELEASE_REACH · r`` (or the path tolerance) off it.
-    Masks of dim donors can be smaller than the cell, hence the generous depth.
+    Masks of dim donors can be smaller than the cell, hence the generous depth. A spot ``seen``
+    in a donor's body must have the centroid behind it (``along >= 0``): a spot on the far
+    side of a donor was not released towards the recipient. ``strict`` (a lone spot, no path):
+    on the facing edge, 0.5–1.5 ``r`` in front of the centroid and at most the path tolerance
+    plus the centroid's uncertainty (``_CENTROID_ERROR · r``) off the line.
     """
     fr = ctx.frames.get(g)
     if fr is None and ctx.frames:
@@ -416,11 +458,11 @@ def _release_donor(
     along = dy * u[0] + dx * u[1]
     off = np.abs(dy * u[1] - dx * u[0])
     if strict:  # a lone spot in a donor: on the path's line, near the facing edge
-        ok = (along >= 0.5 * r) & (along <= 1.5 * r) & (off <= ctx.tolerance)
+        ok = (along >= 0.5 * r) & (along <= 1.5 * r)
+        ok &= off <= ctx.tolerance + _CENTROID_ERROR * r
     else:
-        ok = (along >= -_RELEASE_REACH * r) & (along <= _RELEASE_DEPTH * r) & (
-            off <= np.maximum(_RELEASE_REACH * r, ctx.tolerance)
-        )
+        ok = (along >= (0.0 if seen else -_RELEASE_REACH * r)) & (along <= _RELEASE_DEPTH * r)
+        ok &= off <= np.maximum(_RELEASE_REACH * r, ctx.tolerance)
     if not ok.any():
         return None
     k = np.flatnonzero(ok)
@@ -443,6 +485,7 @@ def _direction(ctx: SourceContext, fa: int, a: np.ndarray, e: np.ndarray, params
     ok = (dist > 0) & (dist <= params.vesicle_range_px) & (np.abs(dang) <= 3 * sigma)
     if not ok.any():
         return none
-    score = np.where(ok, -0.5 * (dang / sigma) ** 2 - np.log(np.maximum(dist, 1.0)), -np.inf)
+    score = -0.5 * (dang / sigma) ** 2 - np.log(sigma) - np.log(np.maximum(dist, 1.0))
+    score = np.where(ok, score, -np.inf)
     k = int(np.argmax(score))
     return _Hypothesis(n_path=0, residual=0.0, score=float(score[k]), donor=int(fr.track[i[k]]))

@@ -112,6 +112,44 @@ def test_release_seen_inside_the_donor():
     assert source([recipient(), NEAR, FAR, d13], spots(rows[1])) == 11
 
 
+def test_path_across_positive_cells():
+    # the vesicle crosses two P-gp positive recipients on its way (frames 1 and 2): spots inside
+    # them still make the path, confirmed by the release seen at donor 11 or by three spots
+    crossed = [cell(20, 50.0, 86.0, population="recipient", area=300),
+               cell(21, 50.0, 116.0, population="recipient", area=300)]
+    rows = [(0, 50.0, 146.0, 11), (1, 50.0, 116.0, 21), (2, 50.0, 86.0, 20), (3, 50.0, 56.0, 1)]
+    # arriving from +x, but donor 12 lies closer in nearly that direction: direction alone
+    # would pick it
+    d12 = cell(12, 54.0, 100.0)
+    assert source([recipient(), NEAR, FAR, d12, *crossed], spots(rows[2], rows[3])) == 12
+    assert source([recipient(), NEAR, FAR, d12, *crossed], spots(*rows)) == 11
+    # two spots in other cells alone may be their own puncta aligned by chance: not a path
+    assert source([recipient(), NEAR, FAR, d12, *crossed], spots(*rows[1:])) == 12
+    # a third spot (free, frame 0) confirms the path; released a step earlier by donor 11
+    far = cell(11, 50.0, 180.0)
+    rows[0] = (0, 50.0, 146.0, 0)
+    assert source([recipient(), NEAR, far, d12, *crossed], spots(*rows)) == 11
+
+
+def test_spot_on_a_donors_far_side_is_not_a_release():
+    # a vesicle leaves from the donor's facing edge: the centroid lies behind the spot along
+    # the path (u points back to the source), never in front of it
+    cells = pd.concat([recipient(), cell(11, 50.0, 150.0)], ignore_index=True)
+    ctx = event_source_module.SourceContext(cells, spots((0, 50.0, 146.0, 11)), {11})
+    u = np.array([0.0, 1.0])
+    facing, far_side = np.array([50.0, 142.0]), np.array([50.0, 155.0])
+    assert event_source_module._release_donor(ctx, 0, facing, u, seen=True) == 11
+    assert event_source_module._release_donor(ctx, 0, far_side, u, seen=True) is None
+
+
+def test_arrival_near_the_centre_carries_no_direction():
+    # two new puncta: one 6 px from the centre towards donor 11 (+x, 100 px away), one at the
+    # centre. The central one fits any direction, but only as a broad likelihood: it does not
+    # hand the event to the nearest donor (10, 30 px away along −y)
+    rows = [(3, 50.0, 56.0, 1), (3, 50.5, 50.3, 1)]
+    assert source([recipient(), NEAR, FAR], spots(*rows)) == 11
+
+
 def test_arrival_before_the_detected_onset():
     # the punctum arrived one frame before the score crossed the gate: the path is one frame
     # earlier than the onset
