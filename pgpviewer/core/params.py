@@ -20,7 +20,10 @@ from pgpviewer.core.errors import InputError
 PARAMS_VERSION = 2
 #: Settings added after format version 1, with the value that reproduces version-1 results:
 #: a version-1 file that lacks them is read with these (re-running it gives the same tables).
-_ADDED_IN_V2 = {"events": {"trace_vesicles": False, "contact_source": "longest_border"}}
+_ADDED_IN_V2 = {
+    "events": {"trace_vesicles": False, "contact_source": "longest_border"},
+    "measurement": {"neighbour_exclusion_px": 0},
+}
 
 
 def _unit(unit: str, **extra: Any) -> dict[str, Any]:
@@ -170,6 +173,18 @@ class MeasurementParams(_Params):
         "P-gp measures (a touching donor's rim is not transfer).",
         json_schema_extra=_unit("px"),
     )
+    neighbour_exclusion_px: int = Field(
+        2,
+        ge=0,
+        le=20,
+        title="Neighbour spill-over exclusion",
+        description="Pixels of a recipient (or unknown cell) within this distance of any other "
+        "cell are left out of its P-gp intensity measures (pgp_score, rim and cytoplasm means): "
+        "a bright neighbour's light blurred by the PSF (≈ 2 σ of a ~1 px σ PSF) and a border "
+        "misplaced by the segmentation are not transfer. A cell with no pixel left keeps the "
+        "donor-excluded pixels. Puncta are still counted up to the donor exclusion. 0: off.",
+        json_schema_extra=_unit("px"),
+    )
     background: Literal["local", "global"] = Field(
         "global",
         title="Background",
@@ -217,7 +232,7 @@ class GateParams(_Params):
         description="P-gp score threshold when the source is manual.",
     )
     outlier_sd: float = Field(
-        4.0,
+        3.0,
         ge=0,
         le=100,
         title="Already-positive cut-off",

@@ -21,7 +21,10 @@ def test_quantile_gate_on_many_cells():
     assert g.method == "quantile"
     assert g.value == pytest.approx(10 + 2.326 * 2, abs=0.15)
     assert g.observed_false_positive_rate == pytest.approx(0.01, abs=0.002)
-    assert (g.source, g.false_positive_rate, g.n_calibration_cells) == ("controls", 0.01, 20000)
+    assert (g.source, g.false_positive_rate) == ("controls", 0.01)
+    # the 3-robust-SD cut removes ~0.13 % of a normal control (all of them above the gate)
+    assert g.n_calibration_cells + g.n_excluded_cells == 20000
+    assert 10 <= g.n_excluded_cells <= 50
     g5 = calibrate_gate(scores, GateParams(false_positive_rate=0.05), source="x")
     assert g5.value < g.value
 

@@ -118,7 +118,9 @@ def test_measure_cells_channels_pgp_exclusion_and_neighbours():
         "amplitude": [50.0, 30.0, 20.0, 5.0],
         "label": [2, 2, 3, 0],
     })
-    t = measure_cells(img, lab, names, roles, pops, spots, MeasurementParams()).set_index("label")
+    t = measure_cells(
+        img, lab, names, roles, pops, spots, MeasurementParams(neighbour_exclusion_px=0)
+    ).set_index("label")
     assert t.loc[1, "mean_donor_dye"] == pytest.approx(100)
     assert t.loc[1, "total_donor_dye"] == pytest.approx(8000)
     assert t.loc[2, "mean_celltracker"] == pytest.approx(50)
@@ -224,3 +226,39 @@ def test_dense_frame_matches_regionprops():
     don = ~rec
     np.testing.assert_array_equal(table.loc[don, "pgp_counted_px"],
                                   ref.loc[don.to_numpy(), "area"])
+
+
+def test_neighbour_exclusion_removes_spill_over_from_a_bright_neighbour():
+    # recipient 2 (P-gp 10) between a bright recipient 1 (left) and background; the two columns
+    # of 2 next to 1 carry 1's blurred light (200) and must not count
+    lab = np.zeros((10, 20), np.int32)
+    lab[1:9, 1:9] = 1
+    lab[1:9, 9:17] = 2
+    img = np.zeros((1, 10, 20), np.float32)
+    img[0][lab == 1] = 300.0
+    img[0][lab == 2] = 10.0
+    img[0][1:9, 9:11] = 200.0  # spill-over into the first two columns of cell 2
+    pops = {1: "recipient", 2: "recipient"}
+    near = measure_cells(img, lab, ["P-gp"], {"pgp": 0}, pops,
+                         params=MeasurementParams(neighbour_exclusion_px=2)).set_index("label")
+    off = measure_cells(img, lab, ["P-gp"], {"pgp": 0}, pops,
+                        params=MeasurementParams(neighbour_exclusion_px=0)).set_index("label")
+    assert near.loc[2, "pgp_score"] == pytest.approx(10.0)
+    assert near.loc[2, "pgp_counted_px"] == 8 * 6
+    assert off.loc[2, "pgp_score"] == pytest.approx((16 * 200 + 48 * 10) / 64)
+    # cell 1's pixels next to cell 2 are dropped too; its score is unchanged (uniform)
+    assert near.loc[1, "pgp_score"] == pytest.approx(300.0)
+
+
+def test_neighbour_exclusion_falls_back_when_nothing_is_left():
+    lab = np.zeros((6, 9), np.int32)
+    lab[1:5, 1:4] = 1
+    lab[1:5, 4:5] = 2  # a one-pixel-wide recipient squeezed between two cells
+    lab[1:5, 5:8] = 3
+    img = np.zeros((1, 6, 9), np.float32)
+    img[0][lab == 2] = 7.0
+    t = measure_cells(img, lab, ["P-gp"], {"pgp": 0},
+                      {1: "recipient", 2: "recipient", 3: "recipient"},
+                      params=MeasurementParams(neighbour_exclusion_px=2)).set_index("label")
+    assert t.loc[2, "pgp_counted_px"] == 4
+    assert t.loc[2, "pgp_score"] == pytest.approx(7.0)
