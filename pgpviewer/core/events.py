@@ -4,7 +4,45 @@ Definitions (SCIENCE.md item 6), made precise here:
 
 **Observations.** A recipient's observations are its rows with a finite ``pgp_score`` (rows with
 a missing score are skipped: they neither start nor break a positive run). When the table has no
-``pgp_score`` column, every row is an observation. Positive means ``pgp_positive``.
+``pgp_score`` column, every row is an observation.
+
+**Positive state** (two-level rule, ``hysteresis_noise_sds`` = k > 0, the default). A cell whose
+baseline sits at the gate crosses it back and forth with measurement noise, and a cell that
+acquires little P-gp may rise to about the gate only; a single threshold then makes false runs
+and late or early onsets. So the state of each observation is decided on ``pgp_score`` with
+margins from the within-cell noise σ_w: the robust SD (1.4826 × MAD / √2) of the frame-to-frame
+change of recipients' scores over consecutive observations both at or below the gate
+(:func:`~pgpviewer.core.event_runs.within_cell_noise_sd`; much smaller than the cell-to-cell
+spread the gate is calibrated on). The rule applies when the cells' own baselines spread more
+than that noise, σ_b > σ_w with σ_b² = σ² − σ_w² and σ the robust SD of negative recipients'
+scores (:func:`~pgpviewer.core.event_runs.baseline_fraction`): only then does a negative cell
+sit near the gate for many frames; when the spread is mostly frame noise the gate is itself a
+noise threshold and persistence removes its crossings. Margins Δ_gate = Δ_rise = k × σ_w
+(around the gate, and above a cell's own baseline). A lineage path's
+*baseline* b is the median of its last three negative observations. Along the path:
+
+- a negative cell **enters** the positive state at an observation above
+  ``max(gate + Δ_gate, b + Δ_rise)`` (clearly above the gate and clearly above its own
+  baseline; at the first observation of the lineage, without a baseline, above
+  ``gate + Δ_gate``);
+- it **stays** positive while its score is above ``max(gate − Δ_gate, b + Δ_rise)`` (b taken
+  before the rise; ``gate − Δ_gate`` for a run from the first observation): it does not drop
+  out for dipping just under the gate, and a spike does not leave a cell that sits just under
+  the gate positive;
+- the run's **onset** is where the rise began: the earliest observation i in this track since
+  its last positive observation with every score from i to the entry above (median of the
+  three negative observations before i) + Δ_rise. So a cell that rose from a low baseline to
+  about the gate is dated to its step, not to the frame its noise first took it over the
+  gate, and a cell hovering at the gate is dated to its real rise, not to a noise crossing.
+
+With k = 3 a negative cell sitting at the gate enters by noise in ~0.1 % of frames (normal
+noise). The gate is the one ``pgp_positive`` was computed with (``gate`` argument), else the
+largest score of a non-positive row. Without a gate (``pgp_positive`` is not
+``pgp_score > gate``, or no score), with fewer than 30 noise pairs, with σ_b ≤ σ_w, or with
+k = 0, positive means ``pgp_positive`` (the single-threshold rule of parameter files of
+version 1).
+``pgp_positive`` itself, the gate and the raw per-frame counts of :mod:`pgpviewer.core.uptake`
+are unchanged.
 
 **Lineage.** A daughter continues its mother's history: the observation sequence of a track is
 its ancestors' observations followed by its own (only ancestors that are recipients count; a
@@ -16,14 +54,16 @@ path of the lineage. Its length is counted in frames, from its first to its last
 observation (a missed frame inside a run counts). A run is *confirmed* when it lasts at least
 ``min_persistence_frames`` on at least one path through the lineage; it is a *blip* when every
 path returns to negative before that; otherwise (some path ends, by leaving the field or at the
-end of the movie, while still positive and too short) it is *unconfirmed*.
+end of the movie, while still positive and too short) it is *unconfirmed*. With the two-level
+rule a run is counted from its entry (the cell must stay clearly positive that long); its first
+frame, the event frame below, is its onset (the start of the rise).
 
 **Status of a recipient track** (``tracks.status``):
 
 - ``positive_at_start``: the first observation of the lineage is positive and that run is not a
   blip (confirmed or unconfirmed). Acquired before it was seen; never an event, not at risk.
 - ``event``: the lineage's first confirmed run that starts after a negative observation starts
-  in this track; its first observation is the **event frame** (``acquired_frame``). One
+  in this track; its onset is the **event frame** (``acquired_frame``). One
   ``events`` row is written, for this track only.
 - Daughters inherit: a track whose ancestor is ``event`` or ``positive_at_start`` gets the same
   status and ``acquired_frame`` (which then precedes its ``first_frame``) and no event of its
@@ -59,13 +99,19 @@ recipient track in the persistence window ``[frame, frame + min_persistence_fram
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from pgpviewer.core.columns import flag_column, numeric_column
 from pgpviewer.core.contact_source import contact_source
+from pgpviewer.core.event_runs import (
+    Track,
+    apply_hysteresis,
+    baseline_fraction,
+    classify_runs,
+    infer_gate,
+    within_cell_noise_sd,
+)
 from pgpviewer.core.event_source import SourceContext, remote_source
 from pgpviewer.core.params import EventParams
 
@@ -86,21 +132,6 @@ _BEFORE_OBS = 3  # observations before the onset for pgp_score_before
 _PUNCTA_WINDOW = 3  # frames at each end of a track for puncta_gained
 
 
-@dataclass
-class _Track:
-    tid: int
-    parent: int | None
-    rows: np.ndarray  # row positions in the cells table, frame order
-    frames: np.ndarray  # frames of rows
-    obs_frames: np.ndarray  # frames of valid observations
-    obs_pos: np.ndarray  # bool positivity of valid observations
-    given_parent: int | None = None  # parent_track_id as given (the lineage may ignore it)
-    children: list[int] = field(default_factory=list)
-    status: str = "no_event"
-    acquired: int | None = None
-    onset_owner: bool = False
-
-
 def detect_events(
     cells: pd.DataFrame,
     contacts: pd.DataFrame | None = None,
@@ -108,6 +139,7 @@ def detect_events(
     *,
     frame_interval_s: float | None = None,
     spots: pd.DataFrame | None = None,
+    gate: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Find transfer events and classify every track.
 
@@ -133,6 +165,11 @@ def detect_events(
         ``params.contact_source = "puncta"``) the source of a contact event is the touching
         donor whose border lies nearest the recipient's new puncta
         (:func:`~pgpviewer.core.contact_source.contact_source`).
+    gate : float, optional
+        The positivity gate ``pgp_positive`` was computed with (``pgp_score > gate``), for the
+        two-level rule (``params.hysteresis_noise_sds``). None: the largest score of a
+        non-positive row (:func:`~pgpviewer.core.event_runs.infer_gate`); NaN (a gate that
+        could not be calibrated): the single-threshold rule.
 
     Returns
     -------
@@ -182,7 +219,15 @@ def detect_events(
         return _empty_events(), _empty_tracks()
 
     tracks = _build_tracks(cells)
-    _classify(tracks, params.min_persistence_frames)
+    if params.hysteresis_noise_sds > 0 and "pgp_score" in cells.columns:
+        gate = infer_gate(cells) if gate is None else float(gate)
+        sd = within_cell_noise_sd(tracks, gate) if gate is not None and np.isfinite(gate) else None
+        if sd is not None:
+            # baselines spread wider than the frame noise (σ_b > σ_w, i.e. σ_b / σ > 1 / √2)
+            if baseline_fraction(tracks, gate, sd) > np.sqrt(0.5):
+                margin = params.hysteresis_noise_sds * sd
+                apply_hysteresis(tracks, gate, margin, margin)
+    classify_runs(tracks, params.min_persistence_frames)
     events = _event_rows(cells, contacts, tracks, params, frame_interval_s, spots)
     return events, _track_table(cells, tracks)
 
@@ -205,12 +250,14 @@ def _track_population(cells: pd.DataFrame) -> pd.Series:
     return pd.Series(counts["population"].to_numpy(), index=counts["track_id"].astype(np.int64))
 
 
-def _build_tracks(cells: pd.DataFrame) -> dict[int, _Track]:
+def _build_tracks(cells: pd.DataFrame) -> dict[int, Track]:
     tid = cells["track_id"].astype(np.int64).to_numpy()
     frame = cells["frame"].astype(np.int64).to_numpy()
     positive = cells["pgp_positive"].fillna(False).astype(bool).to_numpy()
+    score = None
     if "pgp_score" in cells.columns:
-        valid = np.isfinite(pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float))
+        score = pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float)
+        valid = np.isfinite(score)
     else:
         valid = np.ones(len(cells), bool)
     parent = (
@@ -221,16 +268,17 @@ def _build_tracks(cells: pd.DataFrame) -> dict[int, _Track]:
     pop = _track_population(cells)
     order = np.lexsort((frame, tid))
     cut = np.flatnonzero(np.diff(tid[order])) + 1
-    tracks: dict[int, _Track] = {}
+    tracks: dict[int, Track] = {}
     for rows in np.split(order, cut):
         t = int(tid[rows[0]])
         par = parent[rows]
         par = par[np.isfinite(par)]
         p = int(par[0]) if len(par) else None
         v = valid[rows]
-        tracks[t] = _Track(
+        tracks[t] = Track(
             tid=t, parent=p, rows=rows, frames=frame[rows],
             obs_frames=frame[rows][v], obs_pos=positive[rows][v], given_parent=p,
+            obs_score=None if score is None else score[rows][v],
         )
         tracks[t].status = "no_event" if pop.get(t) == "recipient" else "not_recipient"
     # lineage only through recipient parents present in the table that start earlier (which
@@ -245,81 +293,6 @@ def _build_tracks(cells: pd.DataFrame) -> dict[int, _Track]:
         if t.parent is not None:
             tracks[t.parent].children.append(t.tid)
     return tracks
-
-
-def _reach(tracks: dict[int, _Track], tid: int, start: int) -> tuple[int | None, bool]:
-    """Follow a positive run from observation ``start`` of track ``tid`` into all descendants.
-
-    Returns the latest frame the run reaches on any path (None if it does not start) and
-    whether some path ends (track without children) while still positive.
-    """
-    t = tracks[tid]
-    pos = t.obs_pos
-    i = start
-    last = None
-    while i < len(pos) and pos[i]:
-        last = int(t.obs_frames[i])
-        i += 1
-    if i < len(pos):  # ended by a negative observation
-        return last, False
-    if not t.children:
-        return last, True
-    best, open_end = last, False
-    for c in t.children:
-        r, o = _reach(tracks, c, 0)
-        if r is not None and (best is None or r > best):
-            best = r
-        open_end = open_end or o
-    return best, open_end
-
-
-def _classify(tracks: dict[int, _Track], persistence: int) -> None:
-    """Set status / acquired_frame / onset_owner on every recipient track (in place)."""
-    roots = [t for t in tracks.values() if t.status != "not_recipient" and t.parent is None]
-    # state passed to a track: "fresh" (no observation yet on the path), "negative" (last
-    # observation negative), "skip" (inside a run that began earlier and was not accepted),
-    # or ("inherit", status, frame)
-    stack: list[tuple[int, object]] = [(t.tid, "fresh") for t in sorted(roots,
-                                                                        key=lambda t: t.tid)]
-    while stack:
-        tid, state = stack.pop()
-        t = tracks[tid]
-        if isinstance(state, tuple):
-            _, t.status, t.acquired = state
-            for c in t.children:
-                stack.append((c, state))
-            continue
-        pos = t.obs_pos
-        i = 0
-        accepted = None
-        while i < len(pos):
-            if state == "skip":
-                if pos[i]:
-                    i += 1
-                    continue
-                state = "negative"
-            if not pos[i]:
-                state = "negative"
-                i += 1
-                continue
-            onset = int(t.obs_frames[i])
-            reach, open_end = _reach(tracks, tid, i)
-            confirmed = reach is not None and reach - onset + 1 >= persistence
-            if state == "fresh" and (confirmed or open_end):
-                accepted = ("positive_at_start", None)
-                break
-            if state == "negative" and confirmed:
-                accepted = ("event", onset)
-                break
-            state = "skip"  # a blip or an unconfirmed run: skip to its end
-        if accepted is not None:
-            t.status, t.acquired = accepted
-            t.onset_owner = accepted[0] == "event"
-            child_state: object = ("inherit", t.status, t.acquired)
-        else:
-            child_state = state
-        for c in t.children:
-            stack.append((c, child_state))
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,9 +392,9 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
     return ev[EVENT_COLUMNS]
 
 
-def _lineage_rows(tracks: dict[int, _Track], tid: int) -> dict[int, int]:
+def _lineage_rows(tracks: dict[int, Track], tid: int) -> dict[int, int]:
     out: dict[int, int] = {}
-    t: _Track | None = tracks[tid]
+    t: Track | None = tracks[tid]
     while t is not None:
         for r, f in zip(t.rows.tolist(), t.frames.tolist(), strict=True):
             out.setdefault(int(f), int(r))
@@ -485,7 +458,7 @@ def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit)
 # track table
 
 
-def _track_table(cells: pd.DataFrame, tracks: dict[int, _Track]) -> pd.DataFrame:
+def _track_table(cells: pd.DataFrame, tracks: dict[int, Track]) -> pd.DataFrame:
     pop = _track_population(cells)
     puncta = numeric_column(cells, "pgp_puncta") if "pgp_puncta" in cells.columns else None
     recs = []

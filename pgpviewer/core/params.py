@@ -21,7 +21,9 @@ PARAMS_VERSION = 2
 #: Settings added after format version 1, with the value that reproduces version-1 results:
 #: a version-1 file that lacks them is read with these (re-running it gives the same tables).
 _ADDED_IN_V2 = {
-    "events": {"trace_vesicles": False, "contact_source": "longest_border"},
+    "events": {
+        "trace_vesicles": False, "contact_source": "longest_border", "hysteresis_noise_sds": 0.0,
+    },
     "measurement": {"neighbour_exclusion_px": 0},
 }
 
@@ -286,6 +288,18 @@ class EventParams(_Params):
         title="Minimum persistence",
         description="A recipient must stay positive this many frames for an event.",
         json_schema_extra=_unit("frames"),
+    )
+    hysteresis_noise_sds: float = Field(
+        3.0,
+        ge=0,
+        le=20,
+        title="Hysteresis margin",
+        description="Two-level rule for a recipient's positive state, in units of the "
+        "within-cell noise SD (estimated from frame-to-frame changes of negative recipients' "
+        "P-gp scores): a cell turns positive only when its score is this margin above both "
+        "the gate and its own baseline, stays positive until it falls back to its baseline "
+        "or this margin below the gate, and the run starts where the rise above its baseline "
+        "began. 0: a single threshold (the gate).",
     )
     contact_lookback_frames: int = Field(
         2,

@@ -222,7 +222,8 @@ def run_pipeline(
     puncta = puncta_store.to_frame()
     contacts = contact_store.to_frame()
     events, tracks = detect_events(
-        narrow, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta
+        narrow, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta,
+        gate=gate.value,
     )
     summary, curves = uptake_summary(
         narrow,

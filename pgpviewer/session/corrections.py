@@ -493,7 +493,7 @@ def apply_review(
                 cells["population"] = new_pop.fillna(cells["population"]).astype(object)
                 events, tracks = detect_events(
                     cells, result.contacts, result.params.events, frame_interval_s=dt,
-                    spots=result.puncta,
+                    spots=result.puncta, gate=result.gate.value,
                 )
                 changed = True
             notes.append(

@@ -327,3 +327,85 @@ def test_track_status_matches_simulated_ground_truth(simulated_events):
             sim.tracks[["cell_id", "status"]], on="cell_id", suffixes=("", "_gt"))
         agree = (st["status"] == st["status_gt"]).mean()
         assert agree >= 0.95, st[st["status"] != st["status_gt"]]
+
+
+# --------------------------------------------------------------------------------------------
+# two-level (hysteresis) positive state
+
+
+def _gated(scores_by_track, gate):
+    """Recipient tracks with the given scores; ``pgp_positive = score > gate``."""
+    parts = []
+    for tid, sc in scores_by_track.items():
+        sc = np.asarray(sc, float)
+        t = track(tid, "-" * len(sc), score=sc)
+        t["pgp_positive"] = sc > gate
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _background(rng, n_tracks=8, n=30):
+    """Negative recipients with baselines spread between cells and frame noise SD 0.5."""
+    return {100 + i: rng.normal(rng.normal(5.0, 3.0), 0.5, n) for i in range(n_tracks)}
+
+
+def test_cell_hovering_at_the_gate_is_dated_to_its_real_rise():
+    # baseline 13.5 just above the gate 12.5 (noise 0.5): a single threshold calls it
+    # positive_at_start-like runs from frame 1; the real transfer is the jump at frame 14
+    rng = np.random.default_rng(1)
+    gate = 12.5
+    hover = np.r_[11.6, rng.normal(13.3, 0.5, 13), rng.normal(60.0, 5.0, 16)]
+    cells = _gated({1: hover, **_background(rng)}, gate)
+    ev, _ = detect_events(cells, None, EventParams(), gate=gate)
+    assert ev["recipient_track_id"].tolist() == [1]
+    assert ev["frame"].tolist() == [14]
+    old, _ = detect_events(cells, None, EventParams(hysteresis_noise_sds=0), gate=gate)
+    assert old.loc[old["recipient_track_id"] == 1, "frame"].tolist() != [14]
+
+
+def test_baseline_just_above_the_gate_is_neither_event_nor_positive_at_start():
+    rng = np.random.default_rng(2)
+    gate = 14.8
+    drift = np.r_[15.0, 15.2, 14.6, 15.0, rng.normal(14.0, 0.4, 8), rng.normal(15.7, 0.4, 18)]
+    cells = _gated({1: drift, **_background(rng)}, gate)
+    ev, tr = detect_events(cells, None, EventParams())  # gate inferred from pgp_positive
+    assert 1 not in ev["recipient_track_id"].tolist()
+    assert tr.set_index("track_id").loc[1, "status"] == "no_event"
+
+
+def test_low_baseline_cell_rising_to_about_the_gate_is_dated_to_the_step():
+    # baseline -9.5, step at frame 12 to ~9 then ~18-22 around the gate 18.4: the gate is first
+    # crossed at frame 14 and again only at 17; the event is the step
+    rng = np.random.default_rng(3)
+    gate = 18.4
+    sc = np.r_[rng.normal(-9.5, 0.5, 12), 8.9, 14.3, 22.0, 18.0, 17.0, 18.8, 19.1,
+               rng.normal(20.0, 1.0, 11)]
+    cells = _gated({1: sc, **_background(rng)}, gate)
+    ev, _ = detect_events(cells, None, EventParams(), gate=gate)
+    assert ev.loc[ev["recipient_track_id"] == 1, "frame"].tolist() == [12]
+
+
+def test_spike_on_a_cell_just_under_the_gate_is_a_blip():
+    rng = np.random.default_rng(4)
+    gate = 18.3
+    sc = rng.normal(16.6, 0.4, 30)
+    sc[10] = 72.0
+    cells = _gated({1: sc, **_background(rng)}, gate)
+    ev, tr = detect_events(cells, None, EventParams(), gate=gate)
+    assert len(ev) == 0
+    assert tr.set_index("track_id").loc[1, "status"] == "no_event"
+
+
+def test_hysteresis_off_without_enough_noise_pairs_or_a_threshold_table():
+    # a table whose pgp_positive is not a threshold on pgp_score keeps pgp_positive
+    cells = track(1, "--+++", score=[0.1, 9.0, 2.0, 2.1, 2.2])
+    ev, _ = detect_events(cells, None, EventParams())
+    assert ev["frame"].tolist() == [2]
+
+
+def test_version_1_parameter_files_keep_the_single_threshold():
+    from pgpviewer.core.params import AnalysisParams
+
+    p = AnalysisParams.from_dict({"version": 1})
+    assert p.events.hysteresis_noise_sds == 0
+    assert AnalysisParams().events.hysteresis_noise_sds == 3.0
