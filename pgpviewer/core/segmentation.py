@@ -30,9 +30,11 @@ built-in ``"classical"`` backend (:func:`segment_classical`) needs no trained mo
    halo; it is trimmed to the cell in each channel relative to the cell's own level there — at
    the crest of a membrane rim (membrane-like profile) or at a fixed fraction of the level
    (:data:`EDGE_FRACTIONS`; volume-like profile).
-4. **Cells without a visible body** (with nuclei only): a nucleus whose cell is not larger than
-   the nucleus (e.g. a P-gp-negative recipient imaged with nuclei + P-gp only) is grown by the
-   typical cytoplasm width (:func:`grow_bodyless_cells`).
+4. **Cells without a visible body** (with nuclei only): a cell hardly larger than its nucleus,
+   or whose nucleus lies mostly outside what the body channels detect (e.g. a recipient
+   without dye imaged with nuclei, donor dye and P-gp; a dim donor whose P-gp rim noise
+   breaks up), is its nucleus grown by the cell-to-nucleus size ratio of the cells with a
+   visible body in the frame, into background only (:func:`grow_bodyless_cells`).
 5. **Clean-up**: objects smaller than ``min_area_px`` are removed and each cell keeps its largest
    piece; with ``exclude_border_fragments`` cells touching the image border whose area is under
    half the median area of the cells not touching it (half of π·(diameter/2)² with fewer than 5
@@ -450,7 +452,8 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
         signals.append(sig)
         thresholds.append(thr)
         filled_masks.append(_fill_small_holes(sig > thr, max_hole))
-    body = np.logical_or.reduce(filled_masks)
+    shown = np.logical_or.reduce(filled_masks)
+    body = shown.copy()
     if nuc_mask is not None:
         body |= nuc_mask
     body = _fill_small_holes(body, max_hole)
@@ -491,7 +494,7 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
         membrane.append(False)
     labels = refine_cells(regions, signals, thresholds, fractions, percentiles, membrane)
     if nuclei_lab is not None and nuclei_lab.max() > 0:
-        labels = grow_bodyless_cells(labels, nuclei_lab, d)
+        labels = grow_bodyless_cells(labels, nuclei_lab, d, shown)
     return _finish(labels, params, d)
 
 
