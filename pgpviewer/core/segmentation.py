@@ -3,6 +3,9 @@
 :func:`segment_cells` dispatches to a registered backend (``SegmentationParams.method``); the
 built-in ``"classical"`` backend (:func:`segment_classical`) needs no trained model:
 
+0. **Cell diameter**: ``cell_diameter_px``, or when it is None the median equivalent diameter of
+   the frame's confidently single cells (:func:`estimate_cell_diameter`; the pipeline measures
+   it once per movie instead and records it), or 30 px when fewer than 5 are seen.
 1. **Each channel on its own** (``nuclei``, and the cell-body channels ``donor``, ``recipient``,
    ``pgp``; ``efflux`` is a body channel only when none of those is mapped): Gaussian smoothing
    (``smoothing_sigma_px``), subtraction of a smooth background (grey opening 4 cell diameters
@@ -55,8 +58,9 @@ from skimage import morphology, segmentation
 from pgpviewer.core._cfilters import sobel_magnitude
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3, seeded_watershed
-from pgpviewer.core.params import SegmentationParams
+from pgpviewer.core.params import DEFAULT_CELL_DIAMETER_PX, SegmentationParams
 from pgpviewer.core.seg_channels import background_spread, prepare_channel, smooth_background
+from pgpviewer.core.seg_diameter import estimate_cell_diameter
 from pgpviewer.core.seg_refine import (
     _LEVEL_PERCENTILE,
     EDGE_FRACTIONS,
@@ -74,6 +78,7 @@ __all__ = [
     "SEGMENTERS",
     "Segmenter",
     "background_spread",
+    "estimate_cell_diameter",
     "grow_bodyless_cells",
     "prepare_channel",
     "refine_cells",
@@ -409,7 +414,10 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     ndarray of int32, shape (Y, X)
         Labels (not yet renumbered; :func:`segment_cells` does that).
     """
-    d = float(params.cell_diameter_px)
+    d = params.cell_diameter_px
+    if d is None:
+        d = estimate_cell_diameter(images, params) or DEFAULT_CELL_DIAMETER_PX
+    d = float(d)
     shape = next(iter(images.values())).shape
     max_hole = _MAX_HOLE_CELLS * _typical_area(d)
     body_roles = [r for r in BODY_ROLES if r in images]
@@ -448,7 +456,7 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     thresholds = []
     filled_masks = []
     for role in body_roles:
-        sig, thr = prepare_channel(images[role], params)
+        sig, thr = prepare_channel(images[role], params, diameter_px=d)
         signals.append(sig)
         thresholds.append(thr)
         filled_masks.append(_fill_small_holes(sig > thr, max_hole))
