@@ -55,7 +55,7 @@ class SegmentationParams(_Params):
         le=500,
         title="Cell diameter",
         description="Typical diameter of one cell; sets the background scale, seed spacing and "
-        "size limits. Empty: measured from the image (median size of the cells that are "
+        "size limits. Not set (auto): measured from the image (median size of the cells that are "
         "clearly single; once per movie, and the value used is saved with the results).",
         json_schema_extra=_unit("px"),
     )
