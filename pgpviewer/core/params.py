@@ -17,15 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pgpviewer.core.errors import InputError
 
-PARAMS_VERSION = 2
-#: Settings added after format version 1, with the value that reproduces version-1 results:
-#: a version-1 file that lacks them is read with these (re-running it gives the same tables).
+PARAMS_VERSION = 3
+#: Settings added (or whose default changed) after format version 1, with the value that
+#: reproduces version-1 results: a version-1 file that lacks them is read with these
+#: (re-running it gives the same tables).
 _ADDED_IN_V2 = {
     "events": {
         "trace_vesicles": False, "contact_source": "longest_border", "hysteresis_noise_sds": 0.0,
     },
     "measurement": {"neighbour_exclusion_px": 0},
 }
+#: The same for version 2: ``segmentation.cell_diameter_px`` became automatic (None) in
+#: version 3; a version-1 or -2 file without it keeps the former default.
+_ADDED_IN_V3 = {"segmentation": {"cell_diameter_px": 30.0}}
+#: The cell diameter used when it is neither set nor measurable (too few single cells).
+DEFAULT_CELL_DIAMETER_PX = 30.0
 
 
 def _unit(unit: str, **extra: Any) -> dict[str, Any]:
@@ -48,12 +54,14 @@ class SegmentationParams(_Params):
         "seeded watershed, no trained model.",
         json_schema_extra={"choices": ["classical"]},
     )
-    cell_diameter_px: float = Field(
-        30.0,
+    cell_diameter_px: float | None = Field(
+        None,
         ge=4,
         le=500,
         title="Cell diameter",
-        description="Typical diameter of one cell; sets smoothing, seed spacing and size limits.",
+        description="Typical diameter of one cell; sets the background scale, seed spacing and "
+        "size limits. Not set (auto): measured from the image (median size of the cells that are "
+        "clearly single; once per movie, and the value used is saved with the results).",
         json_schema_extra=_unit("px"),
     )
     smoothing_sigma_px: float = Field(
@@ -452,8 +460,8 @@ class AnalysisParams(_Params):
                 f"parameters are format version {version!r}; this pgpviewer reads up to "
                 f"{PARAMS_VERSION} (update pgpviewer)",
             )
-        if version < 2:
-            data = _upgrade_v1(data)
+        if version < PARAMS_VERSION:
+            data = _upgrade(data, version)
         try:
             return cls.model_validate(data)
         except ValidationError as e:
@@ -496,12 +504,17 @@ class AnalysisParams(_Params):
         return type(self).model_validate({**self.to_dict(), **changes})
 
 
-def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 parameter dict as version 2: settings added since get their v1 behaviour."""
+def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """An older parameter dict as the current version: settings added or changed since get the
+    values that reproduce that version's results."""
     data = dict(data)
-    for section, legacy in _ADDED_IN_V2.items():
-        given = data.get(section, {})
-        if isinstance(given, dict):
-            data[section] = {**legacy, **given}
+    tables = [(2, _ADDED_IN_V2), (3, _ADDED_IN_V3)]
+    for added_in, table in tables:
+        if version >= added_in:
+            continue
+        for section, legacy in table.items():
+            given = data.get(section, {})
+            if isinstance(given, dict):
+                data[section] = {**legacy, **given}
     data["version"] = PARAMS_VERSION
     return data

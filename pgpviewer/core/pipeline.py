@@ -2,8 +2,10 @@
 
 Two passes over the frames, each frame independent so they run in parallel:
 
-1. **segment** — z-projection, :func:`segment_cells`, and :func:`frame_features` (positions,
-   areas, identity-dye signals, cell–cell contacts). Labels go to a label store (a memory map on
+1. **segment** — z-projection, :func:`segment_cells` (with the cell diameter measured once on
+   the movie when it is not set: :func:`estimate_movie_diameter`; the value is in the result's
+   parameters and notes), and :func:`frame_features` (positions, areas, identity-dye signals,
+   cell–cell contacts). Labels go to a label store (a memory map on
    disk for large stacks) as they are made.
 2. After pass 1, the whole-movie steps that only need the small tables: :func:`track_cells`
    and :func:`classify_cells` (population decided per track).
@@ -38,6 +40,7 @@ from pgpviewer.core.labelstore import DiskLabels
 from pgpviewer.core.labelstore import label_store as make_label_store
 from pgpviewer.core.params import AnalysisParams
 from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
+from pgpviewer.core.seg_diameter import estimate_movie_diameter
 from pgpviewer.core.stack import Stack
 from pgpviewer.core.tablestore import FrameTables, LazyTable, concat_tables
 from pgpviewer.core.tracking import track_cells
@@ -198,6 +201,10 @@ def run_pipeline(
     offset = stack.frame_offset
     n = stack.n_frames
 
+    notes: list[str] = []
+    if labels is None and params.segmentation.cell_diameter_px is None:
+        params = _with_measured_diameter(stack, roles, params)
+        notes.append(f"cell diameter measured: {params.segmentation.cell_diameter_px} px")
     label_store = labels if labels is not None else make_label_store(n, stack.shape_yx, workdir)
     if labels is not None and tuple(label_store.shape) != (n, *stack.shape_yx):
         raise InputError(stack.path, f"labels shape {label_store.shape} does not match the stack")
@@ -217,7 +224,7 @@ def run_pipeline(
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(narrow, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
     narrow["pgp_positive"] = _positive(narrow, gate)
-    notes = [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
+    notes += [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
     puncta = puncta_store.to_frame()
     contacts = contact_store.to_frame()
@@ -256,6 +263,18 @@ def run_pipeline(
         frames=(offset, offset + n),
         notes=notes,
     )
+
+
+def _with_measured_diameter(stack, roles, params: AnalysisParams) -> AnalysisParams:
+    """``params`` with the cell diameter measured on the movie (:func:`estimate_movie_diameter`),
+    so every frame is segmented with the same value and the saved parameters reproduce it."""
+    def frame(t):
+        image = stack.projected_frame(t, params.z_projection)
+        return {r: image[i] for r, i in roles.items()}
+
+    d = estimate_movie_diameter(frame, stack.n_frames, params.segmentation)
+    seg = {**params.segmentation.model_dump(), "cell_diameter_px": d}
+    return params.replace(segmentation=seg)
 
 
 def _spill_folder(label_store, workdir) -> Path | None:

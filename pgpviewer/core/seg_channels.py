@@ -13,7 +13,7 @@ from skimage import filters
 
 from pgpviewer.core._cfilters import interp_grid
 from pgpviewer.core.measurements import pixel_noise_sd
-from pgpviewer.core.params import SegmentationParams
+from pgpviewer.core.params import DEFAULT_CELL_DIAMETER_PX, SegmentationParams
 
 # Background window (grey opening) in cell diameters.
 _BACKGROUND_DIAMETERS = 4.0
@@ -176,7 +176,8 @@ def prepare_channel(
     image : ndarray of shape (Y, X)
     params : SegmentationParams
     diameter_px : float, optional
-        Object diameter setting the background scale (default ``params.cell_diameter_px``).
+        Object diameter setting the background scale (default ``params.cell_diameter_px``, or
+        30 px when that is None).
 
     Returns
     -------
@@ -189,7 +190,7 @@ def prepare_channel(
         dim cells; each cell's edge is then placed at half its own level
         (:func:`~pgpviewer.core.seg_refine.refine_cells`).
     """
-    d = float(diameter_px or params.cell_diameter_px)
+    d = float(diameter_px or params.cell_diameter_px or DEFAULT_CELL_DIAMETER_PX)
     raw = np.asarray(image)
     x = raw.astype(np.float32)
     if params.smoothing_sigma_px > 0:

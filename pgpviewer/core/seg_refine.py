@@ -41,6 +41,10 @@ _VISIBLE_LEVEL = 1.25
 # Membrane-like profile: the outer 2 px of a cell's half-level mask this many times brighter
 # than its inside.
 _RIM_SCORE = 1.3
+# A membrane crest closes when the region it encloses falls short of the half-level mask by at
+# most this band (px of equivalent radius): the blurred membrane's outer half (1-2 px). A crest
+# broken by noise encloses only part of the cell and falls short by more.
+_CREST_BAND_PX = 2.0
 
 
 def _label_percentile(values: np.ndarray, labels: np.ndarray, n: int, q: float) -> np.ndarray:
@@ -116,8 +120,9 @@ def refine_cells(
       brighter than the inside, e.g. P-gp on the plasma membrane): a blurred membrane spreads
       beyond the cell, so the edge is at the crest of the rim (pixels that are a local maximum
       across the ridge, grown by 1 px for the membrane's outer half); the cell is the crest and
-      everything it encloses. When the crest does not close (it encloses less than half of the
-      half-level mask), the half-level mask is used.
+      everything it encloses. When the crest does not close (the equivalent radius of what it
+      encloses is more than :data:`_CREST_BAND_PX` short of the half-level mask's, e.g. a
+      crest broken by noise), the half-level mask is used.
     * **volume-like**: pixels above the channel's edge fraction of the level
       (:data:`EDGE_FRACTIONS`).
 
@@ -203,7 +208,9 @@ def refine_cells(
             filled = _fill_label_holes(np.where(crest, regions, 0))
             a_fill = np.bincount(filled.ravel(), minlength=n + 1)[: n + 1]
             a_half = np.bincount(lab_half.ravel(), minlength=n + 1)[: n + 1]
-            closed = rimlike & (a_fill >= 0.5 * a_half)
+            closed = rimlike & (
+                np.sqrt(a_half / np.pi) - np.sqrt(a_fill / np.pi) <= _CREST_BAND_PX
+            )
             # the membrane's outer half lies beyond the crest pixel: grow it by 1 px (within
             # the half-level mask)
             filled = np.where((shift_max(filled, 1) == regions) & half, regions, 0)
@@ -299,14 +306,24 @@ def _opening_disk(mask: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
-def grow_bodyless_cells(labels: np.ndarray, nuclei: np.ndarray, diameter_px: float) -> np.ndarray:
-    """Give cells whose body no channel shows a body: their nucleus grown by a typical margin.
+def grow_bodyless_cells(
+    labels: np.ndarray,
+    nuclei: np.ndarray,
+    diameter_px: float,
+    body: np.ndarray | None = None,
+) -> np.ndarray:
+    """Give cells whose body no channel shows a body: their nucleus grown to a typical cell.
 
-    A cell is body-less when its area is under 1.5 × its nucleus's area (e.g. a P-gp-negative
-    recipient when only nuclei and P-gp are imaged). It is grown into background pixels (never
-    into another cell) by the median difference between cell and nucleus equivalent radii of the
-    cells with a visible body, or by ``diameter_px / 2`` minus its nucleus radius when fewer than
-    5 cells show a body.
+    A cell is body-less when its area is under 1.5 × its nucleus's area (its edges were trimmed
+    to the nucleus) or when less than half of its nucleus lies in ``body``, the pixels the body
+    channels detect (e.g. a recipient without dye imaged with nuclei, donor dye and P-gp, or a
+    donor whose dim P-gp rim is broken by noise: its cell may be larger than its nucleus, but
+    only by pieces of the body). Its nucleus is grown to the radius the cells with a visible body
+    have for a nucleus of that size: the nucleus's equivalent radius times the median ratio of
+    cell to nucleus equivalent radius of the cells with a visible body that do not touch the
+    image border (``diameter_px / 2`` over the median nucleus radius when fewer than 5 such
+    cells exist). Growth goes only into background pixels, each to its nearest body-less
+    nucleus, so it stops at neighbouring cells; the pixels the cell already has are kept.
 
     Parameters
     ----------
@@ -316,35 +333,52 @@ def grow_bodyless_cells(labels: np.ndarray, nuclei: np.ndarray, diameter_px: flo
         Nucleus labels.
     diameter_px : float
         Typical cell diameter.
+    body : ndarray of bool, shape (Y, X), optional
+        Pixels the body channels detect.
 
     Returns
     -------
     ndarray of int32, shape (Y, X)
     """
-    from skimage.segmentation import expand_labels
-
     n = int(max(labels.max(), nuclei.max()))
     a_cell = np.bincount(labels.ravel(), minlength=n + 1)[: n + 1].astype(float)
     a_nuc = np.bincount(nuclei.ravel(), minlength=n + 1)[: n + 1].astype(float)
     has_nuc = a_nuc > 0
     has_nuc[0] = False
     bodyless = has_nuc & (a_cell < 1.5 * a_nuc)
+    if body is not None:
+        shown = np.bincount(nuclei[body], minlength=n + 1)[: n + 1]
+        bodyless |= has_nuc & (shown < 0.5 * a_nuc)
     if not bodyless.any():
         return labels
-    with_body = has_nuc & ~bodyless & (a_cell > 0)
+    edge = np.zeros(n + 1, bool)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        edge[side] = True
+    with_body = has_nuc & ~bodyless & (a_cell > 0) & ~edge
     r_nuc = np.sqrt(a_nuc / np.pi)
     if with_body.sum() >= 5:
-        margin = float(np.median(np.sqrt(a_cell[with_body] / np.pi) - r_nuc[with_body]))
+        ratio = float(np.median(np.sqrt(a_cell[with_body] / a_nuc[with_body])))
     else:
-        margin = float(np.median(diameter_px / 2.0 - r_nuc[bodyless]))
-    if margin < 0.5:
+        ratio = float(diameter_px / 2.0 / np.median(r_nuc[has_nuc]))
+    margin = np.where(bodyless, (ratio - 1.0) * r_nuc, 0.0)
+    if margin.max() < 0.5:
         return labels
-    # start from the cell, or its nucleus where that is larger
-    src = np.where(bodyless[labels], labels, 0)
-    src = np.where((src == 0) & (labels == 0) & bodyless[nuclei], nuclei, src)
-    grown = expand_labels(src.astype(np.int32), distance=margin)
-    out = np.where((labels == 0) & (grown > 0), grown, labels)
-    return out.astype(np.int32)
+    src = np.where(bodyless[nuclei], nuclei, 0)
+    ys, xs = np.nonzero(src)
+    m = int(np.ceil(margin.max())) + 1
+    sl = (
+        slice(max(ys.min() - m, 0), min(ys.max() + m + 1, labels.shape[0])),
+        slice(max(xs.min() - m, 0), min(xs.max() + m + 1, labels.shape[1])),
+    )
+    sub = src[sl]
+    dist, (iy, ix) = ndi.distance_transform_edt(sub == 0, return_indices=True)
+    near = sub[iy, ix]
+    grown = np.where(dist <= margin[near], near, 0)
+    out = labels.astype(np.int32, copy=True)
+    view = out[sl]
+    add = (view == 0) & (grown > 0)
+    view[add] = grown[add]
+    return out
 
 
 def _keep_largest_piece(labels: np.ndarray) -> np.ndarray:

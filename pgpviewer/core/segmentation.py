@@ -3,6 +3,9 @@
 :func:`segment_cells` dispatches to a registered backend (``SegmentationParams.method``); the
 built-in ``"classical"`` backend (:func:`segment_classical`) needs no trained model:
 
+0. **Cell diameter**: ``cell_diameter_px``, or when it is None the median equivalent diameter of
+   the frame's confidently single cells (:func:`estimate_cell_diameter`; the pipeline measures
+   it once per movie instead and records it), or 30 px when fewer than 5 are seen.
 1. **Each channel on its own** (``nuclei``, and the cell-body channels ``donor``, ``recipient``,
    ``pgp``; ``efflux`` is a body channel only when none of those is mapped): Gaussian smoothing
    (``smoothing_sigma_px``), subtraction of a smooth background (grey opening 4 cell diameters
@@ -30,9 +33,11 @@ built-in ``"classical"`` backend (:func:`segment_classical`) needs no trained mo
    halo; it is trimmed to the cell in each channel relative to the cell's own level there — at
    the crest of a membrane rim (membrane-like profile) or at a fixed fraction of the level
    (:data:`EDGE_FRACTIONS`; volume-like profile).
-4. **Cells without a visible body** (with nuclei only): a nucleus whose cell is not larger than
-   the nucleus (e.g. a P-gp-negative recipient imaged with nuclei + P-gp only) is grown by the
-   typical cytoplasm width (:func:`grow_bodyless_cells`).
+4. **Cells without a visible body** (with nuclei only): a cell hardly larger than its nucleus,
+   or whose nucleus lies mostly outside what the body channels detect (e.g. a recipient
+   without dye imaged with nuclei, donor dye and P-gp; a dim donor whose P-gp rim noise
+   breaks up), is its nucleus grown by the cell-to-nucleus size ratio of the cells with a
+   visible body in the frame, into background only (:func:`grow_bodyless_cells`).
 5. **Clean-up**: objects smaller than ``min_area_px`` are removed and each cell keeps its largest
    piece; with ``exclude_border_fragments`` cells touching the image border whose area is under
    half the median area of the cells not touching it (half of π·(diameter/2)² with fewer than 5
@@ -53,8 +58,9 @@ from skimage import morphology, segmentation
 from pgpviewer.core._cfilters import sobel_magnitude
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.kernels import edt, fill_small_holes, local_max_3x3, seeded_watershed
-from pgpviewer.core.params import SegmentationParams
+from pgpviewer.core.params import DEFAULT_CELL_DIAMETER_PX, SegmentationParams
 from pgpviewer.core.seg_channels import background_spread, prepare_channel, smooth_background
+from pgpviewer.core.seg_diameter import estimate_cell_diameter
 from pgpviewer.core.seg_refine import (
     _LEVEL_PERCENTILE,
     EDGE_FRACTIONS,
@@ -72,6 +78,7 @@ __all__ = [
     "SEGMENTERS",
     "Segmenter",
     "background_spread",
+    "estimate_cell_diameter",
     "grow_bodyless_cells",
     "prepare_channel",
     "refine_cells",
@@ -407,7 +414,10 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     ndarray of int32, shape (Y, X)
         Labels (not yet renumbered; :func:`segment_cells` does that).
     """
-    d = float(params.cell_diameter_px)
+    d = params.cell_diameter_px
+    if d is None:
+        d = estimate_cell_diameter(images, params) or DEFAULT_CELL_DIAMETER_PX
+    d = float(d)
     shape = next(iter(images.values())).shape
     max_hole = _MAX_HOLE_CELLS * _typical_area(d)
     body_roles = [r for r in BODY_ROLES if r in images]
@@ -446,11 +456,12 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     thresholds = []
     filled_masks = []
     for role in body_roles:
-        sig, thr = prepare_channel(images[role], params)
+        sig, thr = prepare_channel(images[role], params, diameter_px=d)
         signals.append(sig)
         thresholds.append(thr)
         filled_masks.append(_fill_small_holes(sig > thr, max_hole))
-    body = np.logical_or.reduce(filled_masks)
+    shown = np.logical_or.reduce(filled_masks)
+    body = shown.copy()
     if nuc_mask is not None:
         body |= nuc_mask
     body = _fill_small_holes(body, max_hole)
@@ -491,7 +502,7 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
         membrane.append(False)
     labels = refine_cells(regions, signals, thresholds, fractions, percentiles, membrane)
     if nuclei_lab is not None and nuclei_lab.max() > 0:
-        labels = grow_bodyless_cells(labels, nuclei_lab, d)
+        labels = grow_bodyless_cells(labels, nuclei_lab, d, shown)
     return _finish(labels, params, d)
 
 

@@ -93,7 +93,8 @@ def test_version_1_files_keep_their_results():
     """Settings added since format version 1 take the value that reproduces version-1 results
     when a v1 file lacks them; given values are kept; new files are written as the new version."""
     old = AnalysisParams.from_dict({"version": 1, "gate": {"false_positive_rate": 0.02}})
-    assert old.version == PARAMS_VERSION == 2
+    assert old.version == PARAMS_VERSION == 3
+    assert old.segmentation.cell_diameter_px == 30.0
     assert old.events.contact_source == "longest_border"
     assert old.events.trace_vesicles is False
     assert old.gate.false_positive_rate == 0.02
@@ -102,3 +103,15 @@ def test_version_1_files_keep_their_results():
     new = AnalysisParams()
     assert new.events.contact_source == "puncta" and new.events.trace_vesicles is True
     assert AnalysisParams.from_json(new.to_json()) == new
+
+
+def test_version_2_files_keep_the_former_cell_diameter():
+    # version 3 measures the cell diameter when it is not set (None); a v1/v2 file without it
+    # keeps the former default 30 px, a given value is kept, a v3 file without it is automatic
+    v2 = AnalysisParams.from_dict({"version": 2, "segmentation": {"min_area_px": 30}})
+    assert v2.segmentation.cell_diameter_px == 30.0 and v2.segmentation.min_area_px == 30
+    assert v2.events.contact_source == "puncta"  # v2 settings are not reset
+    given = AnalysisParams.from_dict({"version": 2, "segmentation": {"cell_diameter_px": 44}})
+    assert given.segmentation.cell_diameter_px == 44.0
+    assert AnalysisParams.from_dict({"version": 3}).segmentation.cell_diameter_px is None
+    assert AnalysisParams().segmentation.cell_diameter_px is None

@@ -36,7 +36,8 @@ def test_every_field_has_an_editor_with_metadata(panel):
     assert set(panel.editors) == expected
     e = panel.editors[("segmentation", "cell_diameter_px")]
     assert isinstance(e.widget, QDoubleSpinBox)
-    assert e.widget.suffix() == " px" and e.widget.minimum() == 4 and e.widget.maximum() == 500
+    assert e.widget.suffix() == " px" and e.widget.minimum() < 4 and e.widget.maximum() == 500
+    assert e.value() is None and e.widget.text() == "auto"  # measured from the image
     assert "Typical diameter" in e.widget.toolTip()
     assert panel.labels[("segmentation", "cell_diameter_px")].text() == "Cell diameter"
     assert isinstance(panel.editors[("gate", "n_first_frames")].widget, QSpinBox)
