@@ -136,7 +136,12 @@ def test_segmentation_on_simulated_cocultures(case):
 def test_population_and_positivity_on_simulated_cocultures(case):
     r = _core_on_simulation(case)
     assert r["population_accuracy"] >= 0.98
-    assert r["fraction_positive_error"] <= 0.07
+    # per frame, with the gate from frame 0 and true tracks; measured 0.026 / 0.002 / 0.075 /
+    # 0.018. The low-light case lost ground (0.038 -> 0.075) when recipients stopped counting
+    # pixels within 2 px of other cells (less light, noisier scores), while the whole pipeline
+    # on low-light movies improved (bench_robustness "noisy": fraction error 0.069 -> 0.054,
+    # event F1 0.86 -> 0.89), where the same rule removes spill-over from bright neighbours.
+    assert r["fraction_positive_error"] <= 0.08
 
 
 def test_pooled_targets_on_simulated_cocultures():
