@@ -467,28 +467,10 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     body = _fill_small_holes(body, max_hole)
     if nuclei_lab is not None and nuclei_lab.max() > 0 and params.split_touching:
         markers = np.where(body, nuclei_lab, 0).astype(np.int32)
-        regions = seeded_watershed(
-            _edge_strength(signals, thresholds), markers, body, _COMPACTNESS
-        )
-        # body parts no nucleus reached get seeds of their own when they are cell-sized (smaller
-        # ones are fragments, e.g. pieces of a dim, broken membrane rim)
-        rest = body & (regions == 0)
-        if rest.any():
-            small = max(params.min_area_px, int(0.5 * _typical_area(d)))
-            rest = morphology.remove_small_objects(rest, max_size=small - 1)
-            extra = _segment_objects(rest, d, True)
-            regions = np.where(extra > 0, extra + regions.max(), regions)
+        regions = _flood(markers, body, signals, thresholds, d, params, split_rest=True)
     elif params.split_touching:
         markers = _seeds_without_nuclei(body, signals, thresholds, d)
-        regions = seeded_watershed(
-            _edge_strength(signals, thresholds), markers, body, _COMPACTNESS
-        )
-        rest = body & (regions == 0)
-        if rest.any():
-            small = max(params.min_area_px, int(0.5 * _typical_area(d)))
-            rest = morphology.remove_small_objects(rest, max_size=small - 1)
-            extra = ndi.label(rest)[0]
-            regions = np.where(extra > 0, extra + regions.max(), regions)
+        regions = _flood(markers, body, signals, thresholds, d, params, split_rest=False)
     else:
         regions = ndi.label(body)[0].astype(np.int32)
     fractions = [EDGE_FRACTIONS.get(r, EDGE_FRACTIONS["other"]) for r in body_roles]
@@ -518,6 +500,21 @@ def _resplit(labels: np.ndarray, diameter: float) -> np.ndarray:
     _, inv = np.unique(pair.ravel(), return_inverse=True)
     out = inv.reshape(labels.shape).astype(np.int32)
     return np.where(labels > 0, out, 0)
+
+
+def _flood(markers, body, signals, thresholds, d, params, *, split_rest: bool) -> np.ndarray:
+    """Divide ``body`` among ``markers`` by the compact watershed on the edge strength; body
+    parts no seed reached become cells of their own when they are at least half a typical cell
+    (smaller ones are fragments, e.g. pieces of a dim, broken membrane rim), split at
+    distance-transform necks when ``split_rest``."""
+    regions = seeded_watershed(_edge_strength(signals, thresholds), markers, body, _COMPACTNESS)
+    rest = body & (regions == 0)
+    if rest.any():
+        small = max(params.min_area_px, int(0.5 * _typical_area(d)))
+        rest = morphology.remove_small_objects(rest, max_size=small - 1)
+        extra = _segment_objects(rest, d, True) if split_rest else ndi.label(rest)[0]
+        regions = np.where(extra > 0, extra + regions.max(), regions)
+    return regions
 
 
 def _nucleus_diameter(mask: np.ndarray, default: float) -> float:
