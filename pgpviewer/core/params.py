@@ -503,6 +503,26 @@ class AnalysisParams(_Params):
         """A copy with some fields changed, validated again."""
         return type(self).model_validate({**self.to_dict(), **changes})
 
+    def produced(self, used: AnalysisParams | None) -> bool:
+        """True when an analysis run with ``used`` is what these (requested) parameters give.
+
+        Settings left automatic here are filled in by the analysis (the cell diameter measured
+        on the movie), so any value there matches; everything else must be equal.
+
+        Examples
+        --------
+        >>> auto = AnalysisParams()
+        >>> ran = auto.replace(segmentation={"cell_diameter_px": 21.5})
+        >>> auto.produced(ran), ran.produced(auto), ran.produced(ran)
+        (True, False, True)
+        """
+        if used is None:
+            return False
+        if self.segmentation.cell_diameter_px is None:
+            seg = {**used.segmentation.model_dump(), "cell_diameter_px": None}
+            used = used.replace(segmentation=seg)
+        return used == self
+
 
 def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
     """An older parameter dict as the current version: settings added or changed since get the

@@ -185,7 +185,7 @@ class Session:
     def result_is_current(self) -> bool:
         """True when the shown result was computed with the current roles and parameters."""
         r = self.result
-        return r is not None and r.params == self.params and dict(r.roles) == self.roles
+        return r is not None and self.params.produced(r.params) and dict(r.roles) == self.roles
 
     def begin_run(self) -> RunTicket:
         """Snapshot the inputs of an analysis and mark the file as running."""
@@ -254,7 +254,7 @@ class Session:
         saved = self._saved.get(p)
         if saved is None:
             return FileStatus.NOT_ANALYSED
-        if saved.params is None or saved.newer_input or saved.params != self.params:
+        if saved.params is None or saved.newer_input or not self.params.produced(saved.params):
             return FileStatus.OUT_OF_DATE
         if (
             p == self.path

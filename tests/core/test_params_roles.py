@@ -115,3 +115,16 @@ def test_version_2_files_keep_the_former_cell_diameter():
     assert given.segmentation.cell_diameter_px == 44.0
     assert AnalysisParams.from_dict({"version": 3}).segmentation.cell_diameter_px is None
     assert AnalysisParams().segmentation.cell_diameter_px is None
+
+
+def test_automatic_settings_match_the_measured_values():
+    """Results of a run with the cell diameter measured are current for 'auto' parameters, not
+    for a different explicit diameter or other changed settings."""
+    auto = AnalysisParams()
+    ran = auto.replace(segmentation={**auto.segmentation.model_dump(), "cell_diameter_px": 21.5})
+    assert auto.produced(ran) and ran.produced(ran)
+    assert not ran.produced(auto)
+    assert not ran.replace(segmentation={"cell_diameter_px": 30.0}).produced(ran)
+    other = ran.replace(gate={**ran.gate.model_dump(), "false_positive_rate": 0.05})
+    assert not auto.produced(other)
+    assert not auto.produced(None)
