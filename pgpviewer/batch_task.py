@@ -82,7 +82,15 @@ def is_reusable(folder: Path, item: BatchInput, options: BatchOptions) -> bool:
         return False
     if prov.get("version") != pgpviewer.__version__:
         return False  # one batch, one software version
-    return prov.get("params") == options.effective_params()
+    recorded_params = prov.get("params")
+    if not isinstance(recorded_params, dict):
+        return False
+    try:
+        used = AnalysisParams.from_dict(recorded_params)
+    except InputError:
+        return False
+    # settings left automatic (the cell diameter) match the value the run measured
+    return AnalysisParams.from_dict(options.effective_params()).produced(used)
 
 
 def run_task(
