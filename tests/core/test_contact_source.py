@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import ndimage
+from sim_tables import gt_tables
 
 import pgpviewer.core.contact_source as contact_source_module
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.events import detect_events
-from pgpviewer.core.metrics_tracking import event_scores, label_contacts, label_table
-from pgpviewer.core.params import AnalysisParams, EventParams, TrackingParams
-from pgpviewer.core.tracking import track_cells
+from pgpviewer.core.metrics_tracking import event_scores
+from pgpviewer.core.params import AnalysisParams, EventParams
 
 N = 6  # frames
 ONSET = 3  # the recipient is positive from this frame on
@@ -152,19 +152,6 @@ def test_simulated_contact_puncta_lie_at_the_source_donor(sims):
                 assert (to_src < to_other).all()
             n_events += 1
     assert n_events >= 40 and n_ambiguous >= 10
-
-
-def gt_tables(sim, seed):
-    """Cells, contacts and puncta of the simulation as the analysis would see them (perfect)."""
-    links = track_cells(label_table(sim.labels), TrackingParams())
-    c = sim.cells.rename(columns={"cell_id": "label"}).merge(links, on=["frame", "label"])
-    pop = c.groupby("track_id")["population"].agg(lambda s: s.mode().iloc[0])
-    c["population"] = c["track_id"].map(pop)
-    rng = np.random.default_rng(seed)
-    hot = c["pgp_positive"].to_numpy() | c["blip"].to_numpy() | (c["population"] == "donor")
-    c["pgp_score"] = np.where(hot, 5.0, 0.0) + rng.normal(0, 1, len(c))
-    c["pgp_positive"] = c["pgp_score"] > 2.33
-    return c, label_contacts(sim.labels), sim.puncta.rename(columns={"cell_id": "label"})
 
 
 def test_contact_sources_match_the_simulated_source(sims):

@@ -7,12 +7,12 @@ import doctest
 import numpy as np
 import pandas as pd
 import pytest
+from sim_tables import gt_tables
 
 import pgpviewer.core.event_source as event_source_module
 from pgpviewer.core.events import detect_events
-from pgpviewer.core.metrics_tracking import event_scores, label_contacts, label_table
-from pgpviewer.core.params import AnalysisParams, EventParams, TrackingParams
-from pgpviewer.core.tracking import track_cells
+from pgpviewer.core.metrics_tracking import event_scores, label_contacts
+from pgpviewer.core.params import AnalysisParams, EventParams
 
 GT_ONLY = {"include_nuclei": False, "include_recipient_dye": False, "add_noise": False}
 N = 6  # frames
@@ -168,18 +168,6 @@ def test_new_parameters_round_trip():
 # against the simulator: perfect masks and puncta isolate the attribution rule
 
 
-def gt_tables(sim, seed):
-    links = track_cells(label_table(sim.labels), TrackingParams())
-    c = sim.cells.rename(columns={"cell_id": "label"}).merge(links, on=["frame", "label"])
-    pop = c.groupby("track_id")["population"].agg(lambda s: s.mode().iloc[0])
-    c["population"] = c["track_id"].map(pop)
-    rng = np.random.default_rng(seed)
-    hot = c["pgp_positive"].to_numpy() | c["blip"].to_numpy() | (c["population"] == "donor")
-    c["pgp_score"] = np.where(hot, 5.0, 0.0) + rng.normal(0, 1, len(c))
-    c["pgp_positive"] = c["pgp_score"] > 2.33
-    return c, sim.puncta.rename(columns={"cell_id": "label"})
-
-
 def to_ids(ev, cells):
     node = cells.set_index(["frame", "track_id"])["label"]
     ev = ev.assign(recipient_id=[node[(f, t)] for f, t in zip(ev["frame"],
@@ -196,7 +184,7 @@ def test_remote_sources_match_the_simulated_releasing_donor():
     contact_same = []
     for seed in (21, 22, 23, 24):
         sim = synthetic.simulate_coculture(seed=seed, n_frames=40, **GT_ONLY)
-        cells, puncta = gt_tables(sim, seed)
+        cells, _, puncta = gt_tables(sim, seed)
         contacts = label_contacts(sim.labels)
         truth = sim.events
         preds = {}
