@@ -30,6 +30,18 @@ EDGE_FRACTIONS = {
     "efflux": 0.2,
     "other": 0.3,
 }
+#: Channels of a membrane protein (P-gp): the cell's edge is the membrane itself, so wherever no
+#: closed crest places it, the edge is where the signal falls below :data:`LOCAL_EDGE_RATIO` of
+#: its maximum within :data:`LOCAL_EDGE_RADIUS_PX` (the local, not the cell-wide, half-maximum).
+LOCAL_EDGE_ROLES = ("pgp",)
+#: Local edge ratio: 0.5 would be the half-maximum of a blurred step; 0.6 measured best on the
+#: simulator (mean IoU 0.8799 / 0.8832 / 0.8714 at 0.5 / 0.6 / 0.7, 4 movies).
+LOCAL_EDGE_RATIO = 0.6
+LOCAL_EDGE_RADIUS_PX = 2
+# Trimming a cell to its local edge must not cut it apart (a broken rim whose inside faces out
+# through the break): a cell whose trimmed mask keeps less than this share of its area in one
+# piece keeps the untrimmed mask.
+_TRIM_KEEP = 0.75
 #: A cell's level in a channel: this percentile of its pixels (default 90). Nuclear stains are
 #: textured (chromatin, bright chromocentres), so a nucleus's level is ``"core"``: the median of
 #: its pixels more than 3 px inside the detected region, beyond the blur halo.
@@ -107,6 +119,7 @@ def refine_cells(
     edge_fractions: list[float] | None = None,
     level_percentiles: list[float | str] | None = None,
     membrane: list[bool] | None = None,
+    local_edges: list[bool] | None = None,
 ) -> np.ndarray:
     """Trim each region (found at a low threshold, so with the blur halo) to its cell's edge.
 
@@ -126,6 +139,11 @@ def refine_cells(
     * **volume-like**: pixels above the channel's edge fraction of the level
       (:data:`EDGE_FRACTIONS`).
 
+    In a membrane-protein channel (``local_edges``), masks not set by a closed crest lose their
+    outer pixels that are below :data:`LOCAL_EDGE_RATIO` of the signal's maximum within
+    :data:`LOCAL_EDGE_RADIUS_PX` (:func:`trim_to_local_edge`): the cell-wide level of a cell with
+    a bright rim and a dimmer inside puts the edge on the rim's outer blur.
+
     A pixel is in the cell when any channel puts it there; holes enclosed by one cell are filled
     and each cell keeps its largest piece.
 
@@ -143,6 +161,9 @@ def refine_cells(
         How each channel's cell level is taken (default the 90th percentile).
     membrane : list of bool, optional
         Whether a channel may show membrane-like profiles (default True for all).
+    local_edges : list of bool, optional
+        Whether a channel marks a membrane protein whose edge is placed locally (default False
+        for all).
 
     Returns
     -------
@@ -159,10 +180,13 @@ def refine_cells(
         level_percentiles = [_LEVEL_PERCENTILE] * len(signals)
     if membrane is None:
         membrane = [True] * len(signals)
+    if local_edges is None:
+        local_edges = [False] * len(signals)
     flat_r = regions.ravel()
     core_lab = None
-    for sig, thr, frac, q, can_rim in zip(
-        signals, thresholds, edge_fractions, level_percentiles, membrane, strict=True
+    for sig, thr, frac, q, can_rim, local in zip(
+        signals, thresholds, edge_fractions, level_percentiles, membrane, local_edges,
+        strict=True,
     ):
         if q == "core":
             if core_lab is None:
@@ -199,7 +223,7 @@ def refine_cells(
             rim_score = (sb / nb) / (sc / nc)
         rimlike = ok & (nc > 0) & (np.nan_to_num(rim_score) > _RIM_SCORE) & can_rim
         volume = ok & ~rimlike
-        keep |= volume.take(regions) & (norm >= frac)
+        loose = volume.take(regions) & (norm >= frac) & inside
         if rimlike.any():
             rim_px = rimlike.take(regions)
             crest = _ridge_crest(sig, half & rim_px)
@@ -215,9 +239,44 @@ def refine_cells(
             # the half-level mask)
             filled = np.where((shift_max(filled, 1) == regions) & half, regions, 0)
             keep |= (filled > 0) & closed.take(regions) & (filled == regions)
-            keep |= half & (rimlike & ~closed).take(regions)
+            loose |= half & (rimlike & ~closed).take(regions)
+        keep |= trim_to_local_edge(loose, regions, sig) if local else loose
     out = np.where(keep & inside, regions, 0).astype(np.int32)
     return _fill_label_holes(_keep_largest_piece(out))
+
+
+def trim_to_local_edge(mask: np.ndarray, regions: np.ndarray, sig: np.ndarray) -> np.ndarray:
+    """Remove a mask's outer pixels that are below :data:`LOCAL_EDGE_RATIO` of the signal's
+    maximum within :data:`LOCAL_EDGE_RADIUS_PX` in the same cell.
+
+    Each region's part of ``mask`` is hole-filled first, so only pixels facing the background
+    are candidates (one pixel deep). A region whose trimmed mask keeps less than
+    :data:`_TRIM_KEEP` of its area in its largest piece keeps its untrimmed mask.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (Y, X)
+    regions : ndarray of int, shape (Y, X)
+        One region per cell.
+    sig : ndarray of float, shape (Y, X)
+        The channel's signal.
+
+    Returns
+    -------
+    ndarray of bool, shape (Y, X)
+    """
+    lab = _fill_label_holes(np.where(mask, regions, 0))
+    if not lab.any():
+        return lab > 0
+    peak = shift_max(np.where(lab > 0, sig, -np.inf).astype(np.float32), LOCAL_EDGE_RADIUS_PX)
+    outer = (lab > 0) & (shift_min(lab, 1) == 0)
+    drop = outer & (sig < np.float32(LOCAL_EDGE_RATIO) * peak)
+    trimmed = _fill_label_holes(_keep_largest_piece(np.where(drop, 0, lab)))
+    n = int(regions.max()) + 1
+    before = np.bincount(lab.ravel(), minlength=n)[:n]
+    after = np.bincount(trimmed.ravel(), minlength=n)[:n]
+    broken = after < _TRIM_KEEP * before
+    return np.where(broken.take(regions), lab > 0, trimmed > 0)
 
 
 def _fill_label_holes(labels: np.ndarray) -> np.ndarray:
