@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pgpviewer.core.errors import InputError
 
-PARAMS_VERSION = 3
+PARAMS_VERSION = 4
 #: Settings added (or whose default changed) after format version 1, with the value that
 #: reproduces version-1 results: a version-1 file that lacks them is read with these
 #: (re-running it gives the same tables).
@@ -30,6 +30,9 @@ _ADDED_IN_V2 = {
 #: The same for version 2: ``segmentation.cell_diameter_px`` became automatic (None) in
 #: version 3; a version-1 or -2 file without it keeps the former default.
 _ADDED_IN_V3 = {"segmentation": {"cell_diameter_px": 30.0}}
+#: The same for version 3: ``gate.outlier_gap_sd`` (version 4) keeps only a separate bright group
+#: out of the gate's calibration; earlier versions left out every cell above the cut-off.
+_ADDED_IN_V4 = {"gate": {"outlier_gap_sd": 0.0}}
 #: The cell diameter used when it is neither set nor measurable (too few single cells).
 DEFAULT_CELL_DIAMETER_PX = 30.0
 
@@ -249,6 +252,17 @@ class GateParams(_Params):
         description="Control cells scoring more than this many robust SDs (1.4826 × MAD) above "
         "the control median are taken as already P-gp positive (e.g. recipients positive at "
         "t = 0) and left out of the calibration; 0 uses every control cell.",
+    )
+    outlier_gap_sd: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        title="Already-positive gap",
+        description="Cells above the cut-off are left out only from the first gap of at least "
+        "this many robust SDs between consecutive scores upwards: already-positive cells form a "
+        "brighter group of their own, while the high tail of the negatives (e.g. recipients "
+        "touching donors) continues the rest and stays in; 0 leaves out every cell above the "
+        "cut-off.",
     )
 
 
@@ -528,7 +542,7 @@ def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
     """An older parameter dict as the current version: settings added or changed since get the
     values that reproduce that version's results."""
     data = dict(data)
-    tables = [(2, _ADDED_IN_V2), (3, _ADDED_IN_V3)]
+    tables = [(2, _ADDED_IN_V2), (3, _ADDED_IN_V3), (4, _ADDED_IN_V4)]
     for added_in, table in tables:
         if version >= added_in:
             continue

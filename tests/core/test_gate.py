@@ -22,9 +22,12 @@ def test_quantile_gate_on_many_cells():
     assert g.value == pytest.approx(10 + 2.326 * 2, abs=0.15)
     assert g.observed_false_positive_rate == pytest.approx(0.01, abs=0.002)
     assert (g.source, g.false_positive_rate) == ("controls", 0.01)
-    # the 3-robust-SD cut removes ~0.13 % of a normal control (all of them above the gate)
-    assert g.n_calibration_cells + g.n_excluded_cells == 20000
-    assert 10 <= g.n_excluded_cells <= 50
+    # a normal control's tail continues without a 2-SD gap: nobody is left out; the 3-robust-SD
+    # cut alone removes ~0.13 % of it (all of them above the gate, which barely moves)
+    assert g.n_calibration_cells == 20000 and g.n_excluded_cells == 0
+    cut_only = calibrate_gate(scores, GateParams(outlier_gap_sd=0), source="controls")
+    assert 10 <= cut_only.n_excluded_cells <= 50
+    assert cut_only.value == pytest.approx(g.value, abs=0.15)
     g5 = calibrate_gate(scores, GateParams(false_positive_rate=0.05), source="x")
     assert g5.value < g.value
 
@@ -57,6 +60,17 @@ def test_already_positive_control_cells_are_left_out():
     keep_all = calibrate_gate(np.concatenate([negatives, positives]),
                               GateParams(outlier_sd=0), source="t0")
     assert keep_all.n_excluded_cells == 0 and keep_all.value > 70
+
+
+def test_high_tail_of_negatives_stays_in_the_calibration():
+    # a simulated frame 0 (21 recipients): two negatives touching donors (17.13, 18.58) lie just
+    # above the 3-SD cut-off (16.9) but continue the rest; only the positive at 70.72 is out
+    scores = [-4.7, -1.74, -1.29, 2.8, 3.16, 4.35, 5.04, 5.06, 5.57, 6.46, 6.66, 6.71, 6.76,
+              7.14, 8.44, 8.92, 11.2, 11.69, 17.13, 18.58, 70.72]
+    g = calibrate_gate(scores, GateParams(), source="t0")
+    assert g.n_excluded_cells == 1 and g.value > 18.0
+    cut_only = calibrate_gate(scores, GateParams(outlier_gap_sd=0), source="t0")
+    assert cut_only.n_excluded_cells == 3 and cut_only.value < 17.13
 
 
 def test_nan_scores_are_ignored_and_no_cells_is_an_error():

@@ -93,7 +93,7 @@ def test_version_1_files_keep_their_results():
     """Settings added since format version 1 take the value that reproduces version-1 results
     when a v1 file lacks them; given values are kept; new files are written as the new version."""
     old = AnalysisParams.from_dict({"version": 1, "gate": {"false_positive_rate": 0.02}})
-    assert old.version == PARAMS_VERSION == 3
+    assert old.version == PARAMS_VERSION == 4
     assert old.segmentation.cell_diameter_px == 30.0
     assert old.events.contact_source == "longest_border"
     assert old.events.trace_vesicles is False
@@ -115,6 +115,12 @@ def test_version_2_files_keep_the_former_cell_diameter():
     assert given.segmentation.cell_diameter_px == 44.0
     assert AnalysisParams.from_dict({"version": 3}).segmentation.cell_diameter_px is None
     assert AnalysisParams().segmentation.cell_diameter_px is None
+
+
+def test_version_3_files_leave_out_every_cell_above_the_gate_cut_off():
+    v3 = AnalysisParams.from_dict({"version": 3, "gate": {"outlier_sd": 4.0}})
+    assert v3.gate.outlier_gap_sd == 0.0 and v3.gate.outlier_sd == 4.0
+    assert AnalysisParams.from_dict({"version": 4}).gate.outlier_gap_sd == 2.0
 
 
 def test_automatic_settings_match_the_measured_values():
