@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -105,6 +106,9 @@ _TASKS: dict[str, Callable[..., Any]] = {"segment": segment_frame, "measure": me
 
 
 def _init_worker(recipe: tuple, roles: dict[str, int], params_json: str) -> None:
+    # Ctrl-C goes to the whole process group: the parent stops the pool and cleans up, so a
+    # worker ignores it (else it could print a traceback mid-import, as seen under load)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from pgpviewer.core.io import read_stack
 
     path, position, axes, offset, n = recipe
