@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 from skimage import morphology
+from skimage.segmentation import expand_labels
 
 from pgpviewer.core.kernels import fill_label_holes, keep_largest_piece
 from pgpviewer.core.measurements import label_percentile
@@ -42,6 +43,11 @@ LOCAL_EDGE_RADIUS_PX = 2
 # through the break): a cell whose trimmed mask keeps less than this share of its area in one
 # piece keeps the untrimmed mask.
 _TRIM_KEEP = 0.75
+# A dim cell's region, found at the detection threshold, can end inside its edge (the threshold
+# is above the edge fraction of its level): such a cell's volume-like edge may lie up to this far
+# into the background around it. In low light (bench_robustness "noisy") recipients were ~0.5 px
+# too small all round; mean IoU 0.865 -> 0.878 there, unchanged on the other variants.
+_REACH_PX = 2
 #: A cell's level in a channel: this percentile of its pixels (default 90). Nuclear stains are
 #: textured (chromatin, bright chromocentres), so a nucleus's level is ``"core"``: the median of
 #: its pixels more than 3 px inside the detected region, beyond the blur halo.
@@ -137,7 +143,9 @@ def refine_cells(
       encloses is more than :data:`_CREST_BAND_PX` short of the half-level mask's, e.g. a
       crest broken by noise), the half-level mask is used.
     * **volume-like**: pixels above the channel's edge fraction of the level
-      (:data:`EDGE_FRACTIONS`).
+      (:data:`EDGE_FRACTIONS`); for a region whose detection threshold lies above that
+      fraction of its level (a dim cell), also such pixels of the background within
+      :data:`_REACH_PX` of it.
 
     In a membrane-protein channel (``local_edges``), masks not set by a closed crest lose their
     outer pixels that are below :data:`LOCAL_EDGE_RATIO` of the signal's maximum within
@@ -174,6 +182,7 @@ def refine_cells(
         return regions.astype(np.int32)
     inside = regions > 0
     keep = np.zeros(regions.shape, bool)
+    reach = expand_labels(regions, _REACH_PX)
     if edge_fractions is None:
         edge_fractions = [0.5] * len(signals)
     if level_percentiles is None:
@@ -224,6 +233,9 @@ def refine_cells(
         rimlike = ok & (nc > 0) & (np.nan_to_num(rim_score) > _RIM_SCORE) & can_rim
         volume = ok & ~rimlike
         loose = volume.take(regions) & (norm >= frac) & inside
+        if not local:
+            cut_short = volume & (thr > frac * level)
+            loose |= cut_short.take(reach) & (sig * scale.take(reach) >= frac) & (reach > 0)
         if rimlike.any():
             rim_px = rimlike.take(regions)
             crest = _ridge_crest(sig, half & rim_px)
@@ -241,7 +253,7 @@ def refine_cells(
             keep |= (filled > 0) & closed.take(regions) & (filled == regions)
             loose |= half & (rimlike & ~closed).take(regions)
         keep |= trim_to_local_edge(loose, regions, sig) if local else loose
-    out = np.where(keep & inside, regions, 0).astype(np.int32)
+    out = np.where(keep & (reach > 0), reach, 0).astype(np.int32)
     return _fill_label_holes(_keep_largest_piece(out))
 
 
