@@ -31,6 +31,9 @@ population (a recipient that acquired P-gp is not mistaken for a donor after div
 share is at least ``min_confidence``, else the track is unknown. A daughter track (with a
 ``parent_track_id``) whose own evidence is weak — unknown, or fewer than 3 decided frames that
 do not all agree at least 1.5-fold away from the threshold — takes its parent's population.
+With identity dyes a daughter also takes it when it carries at least a quarter of the dye that
+made its parent what it is (each division halves the dye; a halved recipient dye in low light
+can fall below a frame's split).
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ MIN_OWN_FRAMES = 3
 # A short track keeps its own population (against its parent's) when every decided frame agrees
 # and the median log-margin from the threshold is at least this (1.5-fold).
 _CLEAR_MARGIN = float(np.log(1.5))
+# A daughter keeps its parent's population (identity dyes) while it carries at least this share of
+# the parent's dye: one division halves it, so 0.25 allows for noise and a second division.
+_DILUTED_SHARE = 0.25
+# Dye levels compared: the parent's last and the daughter's first this many frames (medians).
+_DILUTION_FRAMES = 3
 # In a frame with one population only, a cell is dye-bright above this many noise SDs.
 _UNIMODAL_SNR = 3.0
 # Signals are floored at this many noise SDs before the log transform.
@@ -302,6 +310,39 @@ def classify_frame(
     return pd.DataFrame({"call": call, "margin": margin}, index=features.index)
 
 
+def _keep_diluted_daughters(
+    feats: pd.DataFrame, roles: Mapping[str, int], parents: dict, final: dict, basis: dict
+) -> None:
+    """A daughter called the other population than its parent by an identity dye takes the
+    parent's population when it still carries at least :data:`_DILUTED_SHARE` of the parent's
+    dye (the dye that made the parent what it is), in place, parents before daughters.
+
+    Each division halves the dye; in low light a halved recipient dye can fall below a frame's
+    split while the cell is plainly the same recipient (its P-gp says nothing: it may have
+    acquired P-gp). A daughter of a wrongly linked division carries no such share.
+    """
+    by_track = feats.sort_values(["track_id", "frame"], kind="stable").groupby("track_id")
+    start = by_track["frame"].min()
+    heads: dict = {}
+    tails: dict = {}
+    for pop in ("recipient", "donor"):
+        col = f"{pop}_signal"
+        if pop in roles and col in feats:
+            heads[pop] = by_track.head(_DILUTION_FRAMES).groupby("track_id")[col].median()
+            tails[pop] = by_track.tail(_DILUTION_FRAMES).groupby("track_id")[col].median()
+    for tid in sorted(parents, key=lambda t: start.get(t, np.inf)):
+        parent = parents[tid]
+        ppop, own = final.get(parent), final.get(tid)
+        if ppop not in heads or own is None or own == ppop:
+            continue
+        p_dye = float(tails[ppop].get(parent, np.nan))
+        d_dye = float(heads[ppop].get(tid, np.nan))
+        if np.isfinite(p_dye) and np.isfinite(d_dye) and p_dye > 0 and (
+            d_dye >= _DILUTED_SHARE * p_dye
+        ):
+            final[tid], basis[tid] = ppop, "inherited"
+
+
 def classify_cells(
     features: pd.DataFrame,
     roles: Mapping[str, int],
@@ -421,6 +462,8 @@ def classify_cells(
 
     for tid in track_ids:
         resolve(tid)
+    if method == "identity" and parents:
+        _keep_diluted_daughters(feats, roles, parents, final, basis)
     pops = [final[t] for t in track_ids]
     votes = [
         own_vote[t] if basis[t] != "inherited" else np.nan for t in track_ids

@@ -133,6 +133,26 @@ def test_daughters_inherit_when_their_evidence_is_weak():
     assert set(classify_cells(loop, {"recipient": 0})["track_id"]) == {1, 2}
 
 
+def test_daughter_with_half_its_parents_dye_stays_in_the_parents_population():
+    # low light: donors read ~6 (spill, noise), recipients ~40; a recipient's daughters carry
+    # half its dye (~14-16) and fall below the frames' split, so on their own they read donor.
+    # Daughter 11 of recipient 1 keeps 'recipient'; daughter 12 of recipient 2 carries almost
+    # none of its dye (a wrongly linked division) and stays a donor; daughter 13 of donor 5 is
+    # dye-bright and stays a recipient (its parent has no recipient dye to pass on).
+    none3 = [None] * 3
+    signals = {1: [40, 42, 38] + none3, 2: [41, 39, 40] + none3, 3: [40] * 6, 4: [44] * 6,
+               5: [6, 5, 7] + none3, 6: [6] * 6, 7: [5] * 6, 8: [7] * 6,
+               11: none3 + [14, 15, 16], 12: none3 + [3, 2, 3], 13: none3 + [45, 41, 43]}
+    parents = {11: 1, 12: 2, 13: 5}
+    out = classify_cells(_features(signals, noise=1.0, parents=parents), {"recipient": 0})
+    pops = _pops(out)
+    assert pops[1] == pops[2] == "recipient" and pops[5] == "donor"
+    assert pops[11] == "recipient"
+    assert out.set_index("track_id").loc[11, "population_basis"] == "inherited"
+    assert pops[12] == "donor"
+    assert pops[13] == "recipient"
+
+
 def test_pgp_first_frame_and_inheritance():
     # donors P-gp bright from the start; recipient 3 acquires P-gp in frame 2 and divides
     # (daughter 5 starts P-gp bright: inherits 'recipient'); 6 enters late without a parent
