@@ -112,6 +112,20 @@ def test_release_seen_inside_the_donor():
     assert source([recipient(), NEAR, FAR, d13], spots(rows[1])) == 11
 
 
+def test_release_seen_is_weighed_against_the_direction():
+    # donor 13 lies 0.32 rad (1.6 σ) off the arrival direction, donor 11 on it, both 100 px
+    # away; a spot on donor 13's facing edge one frame before the arrival is a release seen
+    d13 = cell(13, 81.46, 144.92)
+    rows = [(2, 78.45, 136.42, 13), (3, 50.0, 56.0, 1)]
+    cells = [recipient(), FAR, d13]
+    assert source(cells, spots(rows[1])) == 11  # the direction alone
+    # parameter files before format 4: the release outranks any direction
+    assert source(cells, spots(*rows), vesicle_release_likelihood_ratio=0) == 13
+    # as evidence, log λ against the direction's −z²/2 = −1.23: it wins only when strong
+    assert source(cells, spots(*rows), vesicle_release_likelihood_ratio=10) == 13
+    assert source(cells, spots(*rows), vesicle_release_likelihood_ratio=2) == 11
+
+
 def test_path_across_positive_cells():
     # the vesicle crosses two P-gp positive recipients on its way (frames 1 and 2): spots inside
     # them still make the path, confirmed by the release seen at donor 11 or by three spots

@@ -123,6 +123,14 @@ def test_version_3_files_leave_out_every_cell_above_the_gate_cut_off():
     assert AnalysisParams.from_dict({"version": 4}).gate.outlier_gap_sd == 2.0
 
 
+def test_version_3_files_keep_the_former_source_donor_rules():
+    v3 = AnalysisParams.from_dict({"version": 3, "events": {"vesicle_range_px": 120}})
+    assert v3.events.vesicle_release_likelihood_ratio == 0.0
+    assert v3.events.vesicle_range_px == 120
+    assert AnalysisParams.from_dict({"version": 4}).events == AnalysisParams().events
+    assert AnalysisParams().events.vesicle_release_likelihood_ratio == 3.5
+
+
 def test_automatic_settings_match_the_measured_values():
     """Results of a run with the cell diameter measured are current for 'auto' parameters, not
     for a different explicit diameter or other changed settings."""
