@@ -350,7 +350,8 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
                 if here:
                     donor = here[0][0]
                     if by_puncta is not None:  # the puncta may say which touching donor gave
-                        found = contact_source(by_puncta, lineage, label, f0, dict(here), f)
+                        found = contact_source(by_puncta, lineage, label, f0, dict(here), f,
+                                               in_donor=params.contact_puncta_in_donor)
                         donor = donor if found is None else found
                     break
         traced = (

@@ -34,7 +34,7 @@ _ADDED_IN_V3 = {"segmentation": {"cell_diameter_px": 30.0}}
 #: out of the gate's calibration; earlier versions left out every cell above the cut-off. The
 #: ``events`` entries switch off the source-donor evidence added in version 4.
 _ADDED_IN_V4 = {"gate": {"outlier_gap_sd": 0.0}, "events": {
-    "vesicle_release_likelihood_ratio": 0.0}}
+    "vesicle_release_likelihood_ratio": 0.0, "contact_puncta_in_donor": False}}
 #: The cell diameter used when it is neither set nor measurable (too few single cells).
 DEFAULT_CELL_DIAMETER_PX = 30.0
 
@@ -351,6 +351,14 @@ class EventParams(_Params):
         "transfer deposits P-gp at the contact site); the longest shared border when there are "
         "no such puncta. "
         "'longest_border': always the donor with the longest shared border.",
+    )
+    contact_puncta_in_donor: bool = Field(
+        True,
+        title="Contact puncta in donor masks",
+        description="With contact_source 'puncta': new P-gp puncta inside a touching donor's "
+        "mask next to the recipient are weak evidence that this donor gave (the masks of "
+        "touching cells are uncertain by a few pixels at their border, so a deposit can fall "
+        "inside the donor's mask).",
     )
     trace_vesicles: bool = Field(
         True,

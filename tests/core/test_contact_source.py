@@ -99,6 +99,18 @@ def test_strong_evidence_beats_a_much_longer_border_weak_does_not():
     assert source(spots((ONSET, 50.0, 51.5, 1)), contacts=contacts) == 10
 
 
+def test_new_punctum_inside_a_donor_mask_next_to_the_recipient():
+    # 1 px outside the recipient's circle, inside donor 11's mask: a deposit its mask covers
+    assert source(spots((ONSET, 50.0, 61.0, 11))) == 11
+    assert source(spots((ONSET, 50.0, 61.0, 11)), contact_puncta_in_donor=False) == 10
+    # one the donor has had all along is its own
+    assert source(spots(*[(f, 50.0, 61.0, 11) for f in range(N)])) == 10
+    # one on the donor's far side says nothing
+    assert source(spots((ONSET, 50.0, 78.0, 11))) == 10
+    # it weighs less than a punctum in the recipient at the other donor's border
+    assert source(spots((ONSET, 50.0, 61.0, 11), (ONSET, 49.0, 44.0, 1))) == 10
+
+
 def test_sizes_unknown_the_distance_is_to_the_centroids():
     cells = [c.drop(columns="area_px") for c in (RECIPIENT, LEFT, RIGHT)]
     assert source(spots((ONSET, 51.0, 56.0, 1)), cells=cells) == 11
