@@ -54,12 +54,13 @@ import numpy as np
 
 from pgpviewer.core.event_source import SourceContext
 
-__all__ = ["contact_source"]
+__all__ = ["contact_source", "far_from_contact"]
 
 _SAME_SPOT_PX = 3.0  # a punctum this close to one of the frame before (moved with the cell) is old
 _EVIDENCE_FRAMES = (-1, 0, 1)  # frames around the onset searched for new puncta
 _SITE_SIGMA_PX = 4.0  # spread of a deposit's distance from its donor's equivalent circle
 _UNRELATED = 0.1  # likelihood floor: a punctum unrelated to the contact
+_FAR_SIGMAS = 2.5  # a punctum farther than this many σ from every touching donor is no deposit
 _IN_DONOR_FLOOR = 1.0  # likelihood floor of a new punctum inside a donor's mask (weak evidence)
 
 
@@ -143,6 +144,65 @@ def contact_source(
     order = sorted(range(len(donors)),
                    key=lambda k: (-log_score[k], -float(borders[donors[k]]), donors[k]))
     return donors[order[0]]
+
+
+def far_from_contact(
+    ctx: SourceContext,
+    lineage: dict[int, int],
+    labels: np.ndarray,
+    f0: int,
+    donors: list[int],
+    contact_frame: int,
+) -> bool:
+    """Whether the recipient's new puncta around the onset all lie far from every touching donor.
+
+    A contact deposit lies a few pixels inside the recipient from the source's mask, so a
+    recipient whose every new punctum (frames ``f0 - 1`` to ``f0 + 1``, as in
+    :func:`contact_source`) lies farther than ``_FAR_SIGMAS · _SITE_SIGMA_PX`` (10 px) from the
+    equivalent circle of every donor in ``donors`` got its P-gp from elsewhere.
+
+    Parameters
+    ----------
+    ctx : SourceContext
+        Cells and spots of the movie.
+    lineage : dict of int to int
+        Frame → row in the cells table of the recipient (its track and ancestors).
+    labels : ndarray of int
+        ``label`` column of the cells table.
+    f0 : int
+        Event (onset) frame.
+    donors : list of int
+        Track ids of the donors touching the recipient in ``contact_frame``.
+    contact_frame : int
+        The frame in which they touch (their position when they are not seen in a puncta frame).
+
+    Returns
+    -------
+    bool
+        False when the recipient has no new punctum (no evidence) or one lies near a donor.
+
+    Examples
+    --------
+    The recipient (track 1) at (50, 50) touches donor 10 (centroid (50, 30), radius 10) on its
+    left; its new punctum at the onset lies on its right side, 24 px from the donor's circle:
+
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"frame": [1, 1], "label": [1, 2], "track_id": [1, 10],
+    ...     "centroid_y": [50.0, 50.0], "centroid_x": [50.0, 30.0], "area_px": [314, 314]})
+    >>> spots = pd.DataFrame({"frame": [1], "y": [50.0], "x": [64.0], "label": [1]})
+    >>> ctx = SourceContext(cells, spots, {10})
+    >>> far_from_contact(ctx, {1: 0}, cells["label"].to_numpy(), 1, [10], 1)
+    True
+    """
+    near = _FAR_SIGMAS * _SITE_SIGMA_PX
+    seen = False
+    for g in (f0 + k for k in _EVIDENCE_FRAMES):
+        for p, e in _new_puncta(ctx, lineage, labels, g):
+            seen = True
+            for d in donors:
+                if _distance_to_donor(ctx, d, g, contact_frame, p, e) <= near:
+                    return False
+    return seen
 
 
 def _recipient(ctx: SourceContext, lineage, labels, g: int):

@@ -90,7 +90,12 @@ donor_search_distance_px``; else none.
 
 **Mode.** ``contact`` when the recipient lineage touches a donor (``touching_donor`` or a
 contact with a donor) at the event frame or in the ``contact_lookback_frames`` frames before,
-else ``remote``.
+else ``remote``. Exception (``weak_contact_border_px`` = B > 0, puncta given): when the most
+recent frame with a donor contact has every shared border at most B px long and every new punctum
+of the recipient around the onset lies far from every touching donor
+(:func:`~pgpviewer.core.contact_source.far_from_contact`), the masks touching is taken as an
+artefact (true cells a few pixels apart segment as touching, most often along a short border),
+and the event is ``remote``, with a remote event's source.
 
 **Scores.** ``pgp_score_before`` = median of the last (up to) three observed scores of the
 lineage before the event frame; ``pgp_score_after`` = median of the observed scores of the
@@ -103,7 +108,7 @@ import numpy as np
 import pandas as pd
 
 from pgpviewer.core.columns import flag_column, numeric_column
-from pgpviewer.core.contact_source import contact_source
+from pgpviewer.core.contact_source import contact_source, far_from_contact
 from pgpviewer.core.event_runs import (
     Track,
     apply_hysteresis,
@@ -347,6 +352,9 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
             here = donor_contacts.get((f, int(label[r])))
             if here or touching[r]:
                 mode = "contact"
+                if here and _weak_contact(ctx, lineage, label, f0, f, here, params):
+                    mode = "remote"  # masks touching, P-gp arriving elsewhere
+                    break
                 if here:
                     donor = here[0][0]
                     if by_puncta is not None:  # the puncta may say which touching donor gave
@@ -391,6 +399,14 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
     ev["frame"] = ev["frame"].astype(np.int64)
     ev["time_s"] = ev["time_s"].astype(float)
     return ev[EVENT_COLUMNS]
+
+
+def _weak_contact(ctx, lineage, label, f0: int, f: int, here: list, params) -> bool:
+    """A short mask contact in frame ``f`` far from the recipient's new puncta (see Mode)."""
+    limit = params.weak_contact_border_px
+    if ctx is None or limit <= 0 or max(b for _, b in here) > limit:
+        return False
+    return far_from_contact(ctx, lineage, label, f0, [d for d, _ in here], f)
 
 
 def _lineage_rows(tracks: dict[int, Track], tid: int) -> dict[int, int]:

@@ -34,7 +34,8 @@ _ADDED_IN_V3 = {"segmentation": {"cell_diameter_px": 30.0}}
 #: out of the gate's calibration; earlier versions left out every cell above the cut-off. The
 #: ``events`` entries switch off the source-donor evidence added in version 4.
 _ADDED_IN_V4 = {"gate": {"outlier_gap_sd": 0.0}, "events": {
-    "vesicle_release_likelihood_ratio": 0.0, "contact_puncta_in_donor": False}}
+    "vesicle_release_likelihood_ratio": 0.0, "contact_puncta_in_donor": False,
+    "weak_contact_border_px": 0.0}}
 #: The cell diameter used when it is neither set nor measurable (too few single cells).
 DEFAULT_CELL_DIAMETER_PX = 30.0
 
@@ -359,6 +360,17 @@ class EventParams(_Params):
         "mask next to the recipient are weak evidence that this donor gave (the masks of "
         "touching cells are uncertain by a few pixels at their border, so a deposit can fall "
         "inside the donor's mask).",
+    )
+    weak_contact_border_px: float = Field(
+        10.0,
+        ge=0,
+        le=1000,
+        title="Weak contact border",
+        description="A contact whose shared borders are all at most this long is taken as an "
+        "artefact of touching masks (mode remote, source traced like a vesicle's) when every "
+        "new P-gp punctum of the recipient around the onset lies far (> 10 px) from every "
+        "touching donor. 0: every mask contact counts.",
+        json_schema_extra=_unit("px"),
     )
     trace_vesicles: bool = Field(
         True,

@@ -87,8 +87,9 @@ def test_only_donors_touching_in_the_contact_frame_are_candidates():
     # donor 11 touches only before the contact window: donor 10 is the one candidate
     contacts = pd.DataFrame({"frame": [0, 1, 2, 3], "label_a": 1, "label_b": [11, 11, 10, 10],
                              "border_px": [10, 10, 3, 3]})
+    # (a 3-px contact far from the new punctum would otherwise be taken as remote)
     assert source(spots((ONSET, 51.0, 56.0, 1)), contacts=contacts,
-                  contact_lookback_frames=1) == 10
+                  contact_lookback_frames=1, weak_contact_border_px=0) == 10
 
 
 def test_strong_evidence_beats_a_much_longer_border_weak_does_not():
@@ -109,6 +110,25 @@ def test_new_punctum_inside_a_donor_mask_next_to_the_recipient():
     assert source(spots((ONSET, 50.0, 78.0, 11))) == 10
     # it weighs less than a punctum in the recipient at the other donor's border
     assert source(spots((ONSET, 50.0, 61.0, 11), (ONSET, 49.0, 44.0, 1))) == 10
+
+
+def event(spot_table, contacts, **params):
+    cells = pd.concat([RECIPIENT, LEFT, RIGHT], ignore_index=True)
+    ev, _ = detect_events(cells, contacts, EventParams(**params), spots=spot_table)
+    assert ev["frame"].tolist() == [ONSET]
+    d = ev["donor_track_id"].iloc[0]
+    return ev["mode"].iloc[0], None if pd.isna(d) else int(d)
+
+
+def test_short_contact_far_from_the_new_puncta_is_remote():
+    short = CONTACTS.assign(border_px=[6, 4] * N)
+    top = spots((ONSET, 42.0, 50.0, 1))  # 11.5 px from both donors' circles
+    assert event(top, short)[0] == "remote"
+    assert event(top, short, weak_contact_border_px=0) == ("contact", 10)
+    assert event(top, CONTACTS) == ("contact", 10)  # long borders: a real contact
+    # a punctum at a donor's border, or none at all: the contact stands
+    assert event(spots((ONSET, 51.0, 56.0, 1)), short) == ("contact", 11)
+    assert event(None, short) == ("contact", 10)
 
 
 def test_sizes_unknown_the_distance_is_to_the_centroids():

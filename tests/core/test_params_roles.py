@@ -127,6 +127,7 @@ def test_version_3_files_keep_the_former_source_donor_rules():
     v3 = AnalysisParams.from_dict({"version": 3, "events": {"vesicle_range_px": 120}})
     assert v3.events.vesicle_release_likelihood_ratio == 0.0
     assert v3.events.contact_puncta_in_donor is False
+    assert v3.events.weak_contact_border_px == 0.0
     assert v3.events.vesicle_range_px == 120
     assert AnalysisParams.from_dict({"version": 4}).events == AnalysisParams().events
     assert AnalysisParams().events.vesicle_release_likelihood_ratio == 3.5
