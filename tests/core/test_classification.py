@@ -140,9 +140,9 @@ def test_daughter_with_half_its_parents_dye_stays_in_the_parents_population():
     # none of its dye (a wrongly linked division) and stays a donor; daughter 13 of donor 5 is
     # dye-bright and stays a recipient (its parent has no recipient dye to pass on).
     none3 = [None] * 3
-    signals = {1: [40, 42, 38] + none3, 2: [41, 39, 40] + none3, 3: [40] * 6, 4: [44] * 6,
-               5: [6, 5, 7] + none3, 6: [6] * 6, 7: [5] * 6, 8: [7] * 6,
-               11: none3 + [14, 15, 16], 12: none3 + [3, 2, 3], 13: none3 + [45, 41, 43]}
+    signals = {1: [40, 42, 38, *none3], 2: [41, 39, 40, *none3], 3: [40] * 6, 4: [44] * 6,
+               5: [6, 5, 7, *none3], 6: [6] * 6, 7: [5] * 6, 8: [7] * 6,
+               11: [*none3, 14, 15, 16], 12: [*none3, 3, 2, 3], 13: [*none3, 45, 41, 43]}
     parents = {11: 1, 12: 2, 13: 5}
     out = classify_cells(_features(signals, noise=1.0, parents=parents), {"recipient": 0})
     pops = _pops(out)
