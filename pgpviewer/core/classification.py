@@ -371,17 +371,6 @@ def classify_cells(
     margin = decided.groupby("track_id")["margin"].median().reindex(track_ids)
     n_rec = n_rec.reindex(track_ids, fill_value=0)
 
-    own_pop: dict = {}
-    own_vote: dict = {}
-    for tid in track_ids:
-        nd, nr, nt = int(n_donor[tid]), int(n_rec[tid]), int(n_dec[tid])
-        if nt == 0:
-            own_pop[tid], own_vote[tid] = "unknown", np.nan
-            continue
-        pop, share = ("donor", nd / nt) if nd >= nr else ("recipient", nr / nt)
-        own_vote[tid] = share
-        own_pop[tid] = pop if share >= params.min_confidence and nd != nr else "unknown"
-
     parents: dict = {}
     if "parent_track_id" in feats:
         par = feats[["track_id", "parent_track_id"]].dropna().drop_duplicates("track_id")
@@ -392,6 +381,28 @@ def classify_cells(
         t0 = feats["frame"].min()
         start = feats.groupby("track_id")["frame"].min()
         starts_late = set(start.index[start > t0])
+
+    return _resolve_populations(
+        track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, method, params
+    )
+
+
+def _resolve_populations(
+    track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, method, params
+) -> pd.DataFrame:
+    """The per-track vote and inheritance (see :func:`classify_cells`), from per-track counts
+    (``n_donor``, ``n_rec``, ``n_dec``: Series by track id; ``margin``: median margin of the
+    decided frames, needed for tracks with fewer than ``MIN_OWN_FRAMES`` of them)."""
+    own_pop: dict = {}
+    own_vote: dict = {}
+    for tid in track_ids:
+        nd, nr, nt = int(n_donor[tid]), int(n_rec[tid]), int(n_dec[tid])
+        if nt == 0:
+            own_pop[tid], own_vote[tid] = "unknown", np.nan
+            continue
+        pop, share = ("donor", nd / nt) if nd >= nr else ("recipient", nr / nt)
+        own_vote[tid] = share
+        own_pop[tid] = pop if share >= params.min_confidence and nd != nr else "unknown"
 
     final: dict = {}
     basis: dict = {}
@@ -432,3 +443,85 @@ def classify_cells(
         "population_frames": [int(n_dec[t]) for t in track_ids],
         "population_basis": [basis[t] for t in track_ids],
     })
+
+
+def call_codes(calls) -> np.ndarray:
+    """``classify_frame`` calls as small integers (index in :data:`POPULATIONS`)."""
+    c = np.asarray(calls, dtype=object)
+    return np.where(c == "donor", 0, np.where(c == "recipient", 1, 2)).astype(np.int8)
+
+
+class TrackVotes:
+    """:func:`classify_cells` for a movie given a frame at a time, with tracks already known.
+
+    Per-frame calls (:func:`classify_frame`, as :func:`call_codes`) are added in the order of
+    the cells table; only per-track counts are kept (and, for the tracks with fewer than
+    ``MIN_OWN_FRAMES`` decided frames, their margins), so memory does not grow with the number
+    of frames. :meth:`result` equals ``classify_cells`` of the whole table.
+
+    Parameters
+    ----------
+    n_tracks : int
+        Track ids are ``1 … n_tracks``.
+    method : str
+        :func:`resolve_method` of the roles and parameters.
+    """
+
+    def __init__(self, n_tracks: int, method: str):
+        self.method = method
+        k = n_tracks + 1
+        self.n_calls = np.zeros((k, 2), np.int64)  # decided donor / recipient frames
+        self.first_frame = np.full(k, np.iinfo(np.int64).max, np.int64)
+        self.margins: list[tuple[int, float]] = []  # first MIN_OWN_FRAMES - 1 per track
+        self._n_margins = np.zeros(k, np.int64)
+        self.t0: int | None = None
+
+    def add(self, track: np.ndarray, frame: int, codes: np.ndarray, margin: np.ndarray) -> None:
+        """Add the cells of one frame: track ids, call codes and margins (table order)."""
+        track = np.asarray(track, np.int64)
+        if len(track) == 0:
+            return
+        self.t0 = frame if self.t0 is None else min(self.t0, frame)
+        new = self.first_frame[track] > frame
+        self.first_frame[track[new]] = frame
+        if self.method == "pgp_first_frame":  # only each track's first row votes
+            _, first = np.unique(track, return_index=True)
+            keep = np.zeros(len(track), bool)
+            keep[first] = True
+            keep &= new
+            track, codes, margin = track[keep], codes[keep], margin[keep]
+        decided = codes != 2
+        for c in (0, 1):
+            np.add.at(self.n_calls[:, c], track[decided & (codes == c)], 1)
+        want = np.flatnonzero(decided & (self._n_margins[track] < MIN_OWN_FRAMES - 1))
+        for i in want.tolist():
+            t = int(track[i])
+            if self._n_margins[t] < MIN_OWN_FRAMES - 1:
+                self._n_margins[t] += 1
+                self.margins.append((t, float(margin[i])))
+
+    def result(self, parents: dict, params: ClassificationParams) -> pd.DataFrame:
+        """The :func:`classify_cells` table (``parents``: track id → parent track id)."""
+        track_ids = np.flatnonzero(self.first_frame < np.iinfo(np.int64).max).astype(np.int64)
+        cols = ["track_id", "population", "population_vote", "population_frames",
+                "population_basis"]
+        if len(track_ids) == 0:
+            return pd.DataFrame({c: [] for c in cols})
+        if self.method == "none":
+            return pd.DataFrame({
+                "track_id": track_ids, "population": "unknown", "population_vote": np.nan,
+                "population_frames": 0, "population_basis": "none",
+            })
+        n_donor = pd.Series(self.n_calls[track_ids, 0], index=track_ids)
+        n_rec = pd.Series(self.n_calls[track_ids, 1], index=track_ids)
+        n_dec = (n_donor + n_rec).astype(int)
+        few = pd.DataFrame(self.margins, columns=["track_id", "margin"])
+        few = few[few["track_id"].map(n_dec) < MIN_OWN_FRAMES]
+        margin = few.groupby("track_id")["margin"].median().reindex(track_ids)
+        starts_late: set = set()
+        if self.method == "pgp_first_frame":
+            start = self.first_frame[track_ids]
+            starts_late = set(track_ids[start > self.t0].tolist())
+        return _resolve_populations(
+            track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, self.method, params
+        )

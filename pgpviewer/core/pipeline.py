@@ -7,16 +7,17 @@ Two passes over the frames, each frame independent so they run in parallel:
    parameters and notes), and :func:`frame_features` (positions, areas, identity-dye signals,
    cell–cell contacts). Labels go to a label store (a memory map on
    disk for large stacks) as they are made.
-2. After pass 1, the whole-movie steps that only need the small tables: :func:`track_cells`
-   and :func:`classify_cells` (population decided per track).
+2. After pass 1, tracking and populations (decided per track), reading the per-frame feature
+   tables one frame at a time (:func:`~pgpviewer.core.pipeline_tracks.link_and_classify`: the
+   tracks of :func:`track_cells`, the populations of :func:`classify_cells`).
 3. **measure** — :func:`detect_puncta` and :func:`measure_cells`, which need the populations
    (recipient pixels next to a donor are excluded). Then the gate (:func:`calibrate_gate`),
    positivity, :func:`detect_events` and :func:`uptake_summary`.
 
 **Memory.** Each frame's tables are appended to a :class:`~pgpviewer.core.tablestore.FrameTables`
 as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies);
-the whole-movie steps read only the columns they need (:data:`TRACKING_COLUMNS`,
-:data:`EVENT_COLUMNS_IN`), and the full cell, puncta and contact tables are assembled only when
+the whole-movie steps read them a frame at a time or only the columns they need
+(:data:`EVENT_COLUMNS_IN`), and the full cell, puncta and contact tables are assembled only when
 asked for (:class:`PipelineResult` fields) or written out a chunk at a time
 (:meth:`PipelineResult.table_chunks`).
 """
@@ -31,7 +32,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pgpviewer.core.classification import classify_cells
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.events import detect_events
 from pgpviewer.core.frames import FrameRunner, default_workers
@@ -39,15 +39,13 @@ from pgpviewer.core.gate import GateResult, calibrate_gate
 from pgpviewer.core.labelstore import DiskLabels
 from pgpviewer.core.labelstore import label_store as make_label_store
 from pgpviewer.core.params import AnalysisParams
+from pgpviewer.core.pipeline_tracks import TrackLinks, link_and_classify
 from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
 from pgpviewer.core.seg_diameter import estimate_movie_diameter
 from pgpviewer.core.stack import Stack
 from pgpviewer.core.tablestore import FrameTables, LazyTable, concat_tables
-from pgpviewer.core.tracking import track_cells
 from pgpviewer.core.uptake import uptake_summary
 
-#: Feature columns the tracker reads.
-TRACKING_COLUMNS = ["frame", "label", "centroid_y", "centroid_x", "area_px"]
 #: Cell columns the gate, events and uptake read (``pgp_positive`` is added after the gate).
 EVENT_COLUMNS_IN = [
     "frame", "label", "track_id", "parent_track_id", "population", "pgp_score",
@@ -215,12 +213,12 @@ def run_pipeline(
             runner, label_store, spill, segment=labels is None, progress=prog.sub(0.0, 0.5)
         )
         prog.sub(0.5, 0.55)(0.0, "tracking cells")
-        nodes = _track_and_classify(feature_store, roles, params)
-        del feature_store
+        links = _track_and_classify(feature_store, roles, params, spill)
+        feature_store.close()
         cell_store, narrow, puncta_store = _measure_pass(
-            runner, label_store, nodes, spill, progress=prog.sub(0.55, 0.9)
+            runner, label_store, links, spill, progress=prog.sub(0.55, 0.9)
         )
-        del nodes
+        links.close()
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(narrow, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
     narrow["pgp_positive"] = _positive(narrow, gate)
@@ -302,37 +300,29 @@ def _segment_pass(runner, label_store, spill, *, segment, progress):
     return feats, conts
 
 
-def _track_and_classify(feature_store: FrameTables, roles, params) -> pd.DataFrame:
-    """Tracks and populations: ``frame``, ``label``, ``track_id``, ``parent_track_id``,
-    ``population`` for every cell (in frame order)."""
-    links = track_cells(feature_store.to_frame(TRACKING_COLUMNS), params.tracking)
-    features = feature_store.to_frame()
-    features = features.merge(links, on=["frame", "label"], how="left")
-    populations = classify_cells(features, roles, params.classification)
-    del features
-    nodes = links.merge(populations[["track_id", "population"]], on="track_id", how="left")
-    nodes["population"] = nodes["population"].fillna("unknown")
-    return nodes
+def _track_and_classify(feature_store: FrameTables, roles, params, spill) -> TrackLinks:
+    """Tracks and populations of every cell (:func:`link_and_classify`: the frames are read
+    one at a time)."""
+    return link_and_classify(feature_store, roles, params, spill)
 
 
-def _measure_pass(runner, label_store, nodes, spill, *, progress):
+def _measure_pass(runner, label_store, links: TrackLinks, spill, *, progress):
     stack = runner.stack
-    by_frame = {f: g for f, g in nodes.groupby("frame", sort=True)}
-    empty = nodes.iloc[0:0]
+    pending: list[pd.DataFrame] = []  # the nodes of frames in flight, in order
 
     def items():
-        for t in range(stack.n_frames):
-            feats = by_frame.get(t + stack.frame_offset, empty)
+        for t, feats in enumerate(links):
             pops = dict(zip(feats["label"], feats["population"], strict=True))
             tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
+            pending.append(feats)
             yield t, (np.asarray(label_store[t]), pops, tracks)
 
     cells, puncta, narrow = FrameTables(spill), FrameTables(spill), []
     results = runner.map(
         "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
     )
-    for t, (table, spots) in enumerate(results):
-        table = _with_lineage(table, by_frame.get(t + stack.frame_offset, empty))
+    for table, spots in results:
+        table = _with_lineage(table, pending.pop(0))
         cells.append(table)
         narrow.append(table[EVENT_COLUMNS_IN])
         if spots is not None:

@@ -160,6 +160,13 @@ class FrameTables:
         for offset, size in self._index:
             yield decode_table(os.pread(self._fd, size, offset))
 
+    def part(self, i: int) -> pd.DataFrame:
+        """The ``i``-th appended table (read from disk when the store is on disk)."""
+        if self._parts is not None:
+            return self._parts[i]
+        offset, size = self._index[i]
+        return decode_table(os.pread(self._fd, size, offset))
+
     def chunks(
         self, rows: int = 100_000, columns: Sequence[str] | None = None
     ) -> Iterator[pd.DataFrame]:

@@ -323,7 +323,7 @@ class TrackMap:
     def __init__(self, n_chains: int, chain_first: np.ndarray, joins, cuts):
         cuts = sorted(cuts)
         n_cuts = np.bincount(np.array([c[0] for c in cuts], np.int64), minlength=n_chains)
-        base = np.concatenate([[0], np.cumsum(1 + n_cuts)[:-1]]).astype(np.int64)
+        base = (np.cumsum(1 + n_cuts) - (1 + n_cuts)).astype(np.int64)
         n_pieces = int(n_chains + len(cuts))
         self._cut_keys = np.array([c[0] * _KEY + _FRAME0 + c[1] for c in cuts], np.int64)
         self._base = base
@@ -341,7 +341,8 @@ class TrackMap:
             src.append(base[ce] + n_cuts[ce])
             dst.append(base[cs])
         g = coo_matrix((np.ones(len(src)), (src, dst)), shape=(n_pieces, n_pieces))
-        n_comp, comp = connected_components(g, directed=False)
+        n_comp, comp = (connected_components(g, directed=False) if n_pieces
+                        else (0, np.empty(0, np.int64)))
         first_node = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first_node, comp, piece_first)
         rank = np.empty(n_comp, np.int64)
