@@ -54,6 +54,8 @@ def make_tracks(tid, frame, positive, score, parent, pop: pd.Series) -> dict[int
     ``parent`` is per row (a track's first finite value in frame order counts) or a dict track
     → parent; ``score`` None when there are no scores (every row is an observation).
     """
+    if len(tid) == 0:
+        return {}
     valid = np.isfinite(score) if score is not None else np.ones(len(tid), bool)
     order = np.lexsort((frame, tid))
     cut = np.flatnonzero(np.diff(tid[order])) + 1

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from pgpviewer.core.errors import InputError
-from pgpviewer.core.events import detect_events
+from pgpviewer.core.event_data import StoreEvents
+from pgpviewer.core.events import events_from
 from pgpviewer.core.frames import FrameRunner, default_workers
 from pgpviewer.core.gate import GateResult, calibrate_gate
 from pgpviewer.core.labelstore import DiskLabels
@@ -44,7 +45,7 @@ from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_
 from pgpviewer.core.seg_diameter import estimate_movie_diameter
 from pgpviewer.core.stack import Stack
 from pgpviewer.core.tablestore import FrameTables, LazyTable, concat_tables
-from pgpviewer.core.uptake import uptake_summary
+from pgpviewer.core.uptake import uptake_summary_frames
 
 #: Cell columns the gate, events and uptake read (``pgp_positive`` is added after the gate).
 EVENT_COLUMNS_IN = [
@@ -221,23 +222,25 @@ def run_pipeline(
         links.close()
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(narrow, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
-    narrow["pgp_positive"] = _positive(narrow, gate)
     notes += [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
-    puncta = puncta_store.to_frame()
-    contacts = contact_store.to_frame()
-    events, tracks = detect_events(
-        narrow, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta,
-        gate=gate.value,
+
+    def positive(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(pgp_positive=_positive(table, gate))
+
+    events, tracks = events_from(
+        StoreEvents(narrow, contact_store, puncta_store, positive), params.events,
+        frame_interval_s=stack.frame_interval_s, gate=gate.value,
     )
-    summary, curves = uptake_summary(
-        narrow,
+    summary, curves = uptake_summary_frames(
+        (positive(part) for part in narrow),
         events,
         tracks,
         frame_interval_s=stack.frame_interval_s,
         frames=range(offset, offset + n),
+        has_puncta="pgp_puncta" in narrow.empty().columns,
     )
-    del narrow
+    narrow.close()
 
     def finish(cells: pd.DataFrame) -> pd.DataFrame:
         cells = cells.assign(pgp_positive=_positive(cells, gate))
@@ -256,8 +259,8 @@ def run_pipeline(
         events=events,
         summary=summary,
         curves=curves,
-        puncta=puncta if not spill else LazyTable(puncta_store, None),
-        contacts=contacts if not spill else LazyTable(contact_store, None),
+        puncta=puncta_store.to_frame() if not spill else LazyTable(puncta_store, None),
+        contacts=contact_store.to_frame() if not spill else LazyTable(contact_store, None),
         frames=(offset, offset + n),
         notes=notes,
     )
@@ -317,7 +320,7 @@ def _measure_pass(runner, label_store, links: TrackLinks, spill, *, progress):
             pending.append(feats)
             yield t, (np.asarray(label_store[t]), pops, tracks)
 
-    cells, puncta, narrow = FrameTables(spill), FrameTables(spill), []
+    cells, puncta, narrow = FrameTables(spill), FrameTables(spill), FrameTables(spill)
     results = runner.map(
         "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
     )
@@ -329,7 +332,7 @@ def _measure_pass(runner, label_store, links: TrackLinks, spill, *, progress):
             puncta.append(spots)
     if puncta.n_parts == 0:
         puncta.append(pd.DataFrame(columns=_PUNCTA_EMPTY))
-    return cells, concat_tables(narrow), puncta
+    return cells, narrow, puncta
 
 
 def _with_lineage(table: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
@@ -362,21 +365,24 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
             workers=workers,
             progress=progress,
         )
-        ref = ctrl.cells
-        rec = ref[ref["population"] == "recipient"]
-        scores = (rec if len(rec) else ref)["pgp_score"]
+        rec, every = [], []  # (every score only until a recipient is seen)
+        for chunk in ctrl.table_chunks("cells"):
+            is_rec = chunk["population"] == "recipient"
+            rec.append(chunk.loc[is_rec, "pgp_score"].to_numpy(dtype=float))
+            if not any(len(r) for r in rec):
+                every.append(chunk["pgp_score"].to_numpy(dtype=float))
+        scores = np.concatenate(rec if any(len(r) for r in rec) else every or [np.empty(0)])
         return calibrate_gate(scores, g, source=f"control file {control.name}")
     if g.source == "manual":
         return calibrate_gate(None, g, source="set by the user")
-    first = cells["frame"].min() if len(cells) else 0
-    sel = cells[(cells["frame"] < first + g.n_first_frames) & (cells["population"] == "recipient")]
-    scores = sel["pgp_score"].to_numpy(dtype=float)
+    sel = _first_recipient_scores(cells, g.n_first_frames)
+    scores = sel.to_numpy(dtype=float)
     if not np.isfinite(scores).any():
         # Nothing to calibrate on (no P-gp channel, a blank field, no recipients at the
         # start): no cell is called positive, and the output says why.
         why = (
             "no P-gp channel is mapped"
-            if "pgp_score" not in cells or not cells["pgp_score"].notna().any()
+            if not any(part["pgp_score"].notna().any() for part in cells)
             else f"no recipient with a P-gp score in the first {g.n_first_frames} frame(s)"
         )
         return GateResult(
@@ -388,8 +394,24 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
             method="not calibrated",
         )
     return calibrate_gate(
-        sel["pgp_score"], g, source=f"recipients in the first {g.n_first_frames} frame(s)"
+        sel, g, source=f"recipients in the first {g.n_first_frames} frame(s)"
     )
+
+
+def _first_recipient_scores(cells: FrameTables, n_first: int) -> pd.Series:
+    """``pgp_score`` of the recipients in the first ``n_first`` frames with cells (frames are
+    in increasing order, so only those frames are read)."""
+    parts, first = [], None
+    for part in cells:
+        if len(part) == 0:
+            continue
+        first = int(part["frame"].min()) if first is None else first
+        if int(part["frame"].min()) >= first + n_first:
+            break
+        sel = part[(part["frame"] < first + n_first) & (part["population"] == "recipient")]
+        parts.append(sel["pgp_score"])
+    return concat_tables(parts, pd.Series([], dtype=float)) if parts else pd.Series(
+        [], dtype=float)
 
 
 def _add_time_columns(cells: pd.DataFrame, stack: Stack) -> None:
