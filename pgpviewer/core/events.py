@@ -308,9 +308,13 @@ def _event_rows(data, tracks, params, frame_interval_s) -> pd.DataFrame:
         elif donor is None:
             donor = _nearest_donor(row0, data.frame_rows(int(row0["frame"])), donor_tracks,
                                    params.donor_search_distance_px)
-        before_frames = sorted(f for f in lineage if f < f0)
-        prev = [data.row(lineage[f])["pgp_score"] for f in before_frames]
-        prev = [s for s in prev if np.isfinite(s)][-_BEFORE_OBS:]
+        prev = []  # the last (up to) three observed scores before the onset
+        for f in sorted((f for f in lineage if f < f0), reverse=True):
+            s = data.row(lineage[f])["pgp_score"]
+            if np.isfinite(s):
+                prev.insert(0, s)
+                if len(prev) == _BEFORE_OBS:
+                    break
         win = [data.row(r)["pgp_score"] for r, f in zip(t.rows, t.frames, strict=True)
                if f0 <= f < f0 + params.min_persistence_frames]
         win = [s for s in win if np.isfinite(s)]
