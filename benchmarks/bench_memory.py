@@ -111,9 +111,12 @@ def run_child(image: Path, out_dir: Path, workers: int | None, marks: Path) -> d
             return fn(*a, **k)
         return wrapper
 
-    for name in ("_segment_pass", "_track_and_classify", "_measure_pass", "_gate",
-                 "detect_events", "uptake_summary"):
-        setattr(pipeline, name, staged(name.lstrip("_"), getattr(pipeline, name)))
+    stages = {"_segment_pass": "segment", "_track_and_classify": "track", "_measure_pass":
+              "measure", "_gate": "gate", "detect_events": "events", "events_from": "events",
+              "uptake_summary": "uptake", "uptake_summary_frames": "uptake"}
+    for name, stage in stages.items():  # (whichever the pipeline of this version calls)
+        if hasattr(pipeline, name):
+            setattr(pipeline, name, staged(stage, getattr(pipeline, name)))
     stack = read_stack(image)
     roles = choose_roles(stack).roles
     mark("start")
