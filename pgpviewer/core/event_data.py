@@ -69,12 +69,21 @@ def make_tracks(tid, frame, positive, score, parent, pop: pd.Series) -> dict[int
             par = par[np.isfinite(par)]
             p = int(par[0]) if len(par) else None
         v = valid[rows]
-        tracks[t] = Track(
-            tid=t, parent=p, rows=rows, frames=frame[rows],
-            obs_frames=frame[rows][v], obs_pos=positive[rows][v], given_parent=p,
-            obs_score=None if score is None else score[rows][v],
-        )
-        tracks[t].status = "no_event" if pop.get(t) == "recipient" else "not_recipient"
+        fr = frame[rows]
+        if pop.get(t) == "recipient":
+            obs = slice(None) if v.all() else v  # (all observed: the frames themselves)
+            tracks[t] = Track(
+                tid=t, parent=p, rows=rows, frames=fr, obs_frames=fr[obs],
+                obs_pos=positive[rows][v], given_parent=p,
+                obs_score=None if score is None else score[rows][v],
+            )
+        else:  # observations of other tracks are never read (no lineage, no runs)
+            tracks[t] = Track(
+                tid=t, parent=p, rows=rows, frames=fr, obs_frames=np.empty(0, fr.dtype),
+                obs_pos=np.empty(0, bool), given_parent=p,
+                obs_score=None if score is None else np.empty(0),
+            )
+            tracks[t].status = "not_recipient"
     # lineage only through recipient parents present in the table that start earlier (which
     # also rules out cycles in hand-edited tables)
     for t in tracks.values():
@@ -279,7 +288,10 @@ class StoreEvents:
     def _build(self) -> None:
         """One pass: per-row track, frame, score and positivity; per-track population counts,
         parent and puncta at both ends; where each frame's rows are."""
-        tid, frame, pos, score, counts = [], [], [], [], {}
+        total = len(self._cells)  # (rows without a track are left out: at most this many)
+        tid, frame = np.empty(total, np.int32), np.empty(total, np.int32)
+        pos, score = np.empty(total, bool), np.empty(total if self.has_score else 0)
+        counts: dict = {}
         parent: dict[int, int] = {}
         first: dict[int, list] = {}
         last: dict[int, list] = {}
@@ -288,11 +300,12 @@ class StoreEvents:
         for i in range(self._cells.n_parts):
             part, _ = self._part(i)
             t = part["track_id"].astype(np.int64).to_numpy()
-            tid.append(t.astype(np.int32))
-            frame.append(part["frame"].astype(np.int64).to_numpy().astype(np.int32))
-            pos.append(part["pgp_positive"].fillna(False).astype(bool).to_numpy())
+            a, b = starts[-1], starts[-1] + len(t)
+            tid[a:b] = t
+            frame[a:b] = part["frame"].astype(np.int64).to_numpy()
+            pos[a:b] = part["pgp_positive"].fillna(False).astype(bool).to_numpy()
             if self.has_score:
-                score.append(pd.to_numeric(part["pgp_score"], errors="coerce").to_numpy(float))
+                score[a:b] = pd.to_numeric(part["pgp_score"], errors="coerce").to_numpy(float)
             pop = part["population"].fillna("unknown").astype(str).to_numpy()
             par = (pd.to_numeric(part["parent_track_id"], errors="coerce").to_numpy(float)
                    if "parent_track_id" in part.columns else np.full(len(t), np.nan))
@@ -311,11 +324,9 @@ class StoreEvents:
                         lst.pop(0)
             starts.append(starts[-1] + len(t))
             frames.append(int(part["frame"].iloc[0]) if len(part) else None)
-        self._tid = np.concatenate(tid) if tid else np.empty(0, np.int32)
-        self._frame = np.concatenate(frame) if frame else np.empty(0, np.int32)
-        self._pos = np.concatenate(pos) if pos else np.empty(0, bool)
-        self._score = (np.concatenate(score) if score else np.empty(0)) if self.has_score \
-            else None
+        n = starts[-1]
+        self._tid, self._frame, self._pos = tid[:n], frame[:n], pos[:n]
+        self._score = score[:n] if self.has_score else None
         c = pd.DataFrame([(a, p, n) for (a, p), n in counts.items()],
                          columns=["track_id", "population", "n"])
         self.population = _most_frequent(c.sort_values(["track_id", "population"],
@@ -332,6 +343,8 @@ class StoreEvents:
         out = make_tracks(self._tid, self._frame, self._pos, self._score, self._parent,
                           self.population)
         del self._tid, self._frame, self._pos, self._score
+        for t in out.values():  # own int32 copies: the whole-movie sort order is freed
+            t.rows = t.rows.astype(np.int32)
         return out
 
     def infer_gate(self) -> float | None:
