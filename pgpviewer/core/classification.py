@@ -446,7 +446,23 @@ def _resolve_populations(
 
 
 def call_codes(calls) -> np.ndarray:
-    """``classify_frame`` calls as small integers (index in :data:`POPULATIONS`)."""
+    """``classify_frame`` calls as small integers.
+
+    Parameters
+    ----------
+    calls : array-like of str
+        ``donor``, ``recipient`` or ``unknown``.
+
+    Returns
+    -------
+    ndarray of int8
+        The index of each call in :data:`POPULATIONS` (0 donor, 1 recipient, 2 unknown).
+
+    Examples
+    --------
+    >>> call_codes(["recipient", "unknown", "donor"]).tolist()
+    [1, 2, 0]
+    """
     c = np.asarray(calls, dtype=object)
     return np.where(c == "donor", 0, np.where(c == "recipient", 1, 2)).astype(np.int8)
 
@@ -477,7 +493,19 @@ class TrackVotes:
         self.t0: int | None = None
 
     def add(self, track: np.ndarray, frame: int, codes: np.ndarray, margin: np.ndarray) -> None:
-        """Add the cells of one frame: track ids, call codes and margins (table order)."""
+        """Add the cells of one frame, in the order of the cells table.
+
+        Parameters
+        ----------
+        track : ndarray of int
+            Track ids.
+        frame : int
+            The frame (frames are added in increasing order).
+        codes : ndarray of int
+            :func:`call_codes` of the cells' :func:`classify_frame` calls.
+        margin : ndarray of float
+            The calls' margins.
+        """
         track = np.asarray(track, np.int64)
         if len(track) == 0:
             return
@@ -501,7 +529,20 @@ class TrackVotes:
                 self.margins.append((t, float(margin[i])))
 
     def result(self, parents: dict, params: ClassificationParams) -> pd.DataFrame:
-        """The :func:`classify_cells` table (``parents``: track id → parent track id)."""
+        """The :func:`classify_cells` table of the cells added.
+
+        Parameters
+        ----------
+        parents : dict of int to int
+            Track id → parent track id (tracks with a parent).
+        params : ClassificationParams
+            ``min_confidence``.
+
+        Returns
+        -------
+        DataFrame
+            As :func:`classify_cells` returns it.
+        """
         track_ids = np.flatnonzero(self.first_frame < np.iinfo(np.int64).max).astype(np.int64)
         cols = ["track_id", "population", "population_vote", "population_frames",
                 "population_basis"]

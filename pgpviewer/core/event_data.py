@@ -32,7 +32,18 @@ _ROW_FIELDS = ("frame", "label", "track_id", "pgp_score", "touching_donor", "cen
 
 
 def track_population(cells: pd.DataFrame) -> pd.Series:
-    """Population per track: the most frequent value (ties: alphabetical), indexed by track."""
+    """Population per track: the most frequent value (ties: alphabetical).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        ``track_id`` and ``population`` per row.
+
+    Returns
+    -------
+    Series
+        Population indexed by track id.
+    """
     counts = (
         cells.assign(population=cells["population"].fillna("unknown").astype(str))
         .groupby(["track_id", "population"], sort=True)
@@ -51,8 +62,25 @@ def _most_frequent(counts: pd.DataFrame) -> pd.Series:
 def make_tracks(tid, frame, positive, score, parent, pop: pd.Series) -> dict[int, Track]:
     """:class:`Track` records from per-row columns (rows in any order).
 
-    ``parent`` is per row (a track's first finite value in frame order counts) or a dict track
-    → parent; ``score`` None when there are no scores (every row is an observation).
+    Parameters
+    ----------
+    tid, frame : ndarray of int
+        Track id and frame per row.
+    positive : ndarray of bool
+        ``pgp_positive`` per row.
+    score : ndarray of float or None
+        ``pgp_score`` per row (NaN: not an observation); None: every row is an observation.
+    parent : ndarray of float or dict
+        Parent track id per row (a track's first finite value in frame order counts), or a
+        dict track id → parent track id.
+    pop : Series
+        Population by track id (:func:`track_population`).
+
+    Returns
+    -------
+    dict of int to Track
+        With the lineage (``parent``, ``children``) and ``status`` (``no_event`` for
+        recipients, else ``not_recipient``) set; non-recipients keep no observations.
     """
     if len(tid) == 0:
         return {}
@@ -99,7 +127,22 @@ def make_tracks(tid, frame, positive, score, parent, pop: pd.Series) -> dict[int
 
 
 def donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], list]:
-    """(frame, recipient label) -> [(donor track, shared border), ...], longest border first."""
+    """Donors touching each cell.
+
+    Parameters
+    ----------
+    contacts : DataFrame or None
+        ``frame``, ``label_a``, ``label_b``, ``border_px``.
+    cells : DataFrame
+        ``frame``, ``label``, ``track_id``.
+    donor_tracks : set of int
+        Track ids of donors.
+
+    Returns
+    -------
+    dict
+        (frame, label) → [(donor track, shared border), ...], longest border first.
+    """
     if contacts is None or len(contacts) == 0 or not donor_tracks:
         return {}
     c = contacts[["frame", "label_a", "label_b", "border_px"]]

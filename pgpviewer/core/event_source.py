@@ -195,7 +195,20 @@ class SourceContext:
 
 
 def frames_of(cells: pd.DataFrame, donor_tracks: set[int]) -> dict[int, _Frame]:
-    """Cells by frame (in increasing frame order), as :class:`SourceContext` indexes them."""
+    """Cells by frame, as :class:`SourceContext` indexes them.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        As for :class:`SourceContext`.
+    donor_tracks : set of int
+        Track ids of donors.
+
+    Returns
+    -------
+    dict of int to _Frame
+        In increasing frame order.
+    """
     out: dict[int, _Frame] = {}
     area = numeric_column(cells, "area_px")
     positive = flag_column(cells, "pgp_positive")
@@ -217,7 +230,18 @@ def frames_of(cells: pd.DataFrame, donor_tracks: set[int]) -> dict[int, _Frame]:
 
 
 def spots_of(spots: pd.DataFrame) -> dict[int, _Spots]:
-    """Spots by frame (frames with at least one spot), as :class:`SourceContext` indexes them."""
+    """Spots by frame, as :class:`SourceContext` indexes them.
+
+    Parameters
+    ----------
+    spots : DataFrame
+        As for :class:`SourceContext`.
+
+    Returns
+    -------
+    dict of int to _Spots
+        Frames with at least one spot.
+    """
     out: dict[int, _Spots] = {}
     if len(spots):
         sf = spots["frame"].astype(np.int64).to_numpy()

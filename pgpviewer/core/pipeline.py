@@ -12,13 +12,18 @@ Two passes over the frames, each frame independent so they run in parallel:
    tracks of :func:`track_cells`, the populations of :func:`classify_cells`).
 3. **measure** — :func:`detect_puncta` and :func:`measure_cells`, which need the populations
    (recipient pixels next to a donor are excluded). Then the gate (:func:`calibrate_gate`),
-   positivity, :func:`detect_events` and :func:`uptake_summary`.
+   positivity, the events of :func:`detect_events` and the uptake of :func:`uptake_summary`.
 
 **Memory.** Each frame's tables are appended to a :class:`~pgpviewer.core.tablestore.FrameTables`
-as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies);
-the whole-movie steps read them a frame at a time or only the columns they need
-(:data:`EVENT_COLUMNS_IN`), and the full cell, puncta and contact tables are assembled only when
-asked for (:class:`PipelineResult` fields) or written out a chunk at a time
+as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies),
+and every whole-movie step reads them back one frame at a time: tracking and populations
+(:mod:`~pgpviewer.core.pipeline_tracks`), the gate (the first frames only), events
+(:class:`~pgpviewer.core.event_data.StoreEvents`: per row only track, frame, score and
+positivity, while the tracks' observation sequences are built; everything else is read for the
+frames around each event) and uptake (:func:`~pgpviewer.core.uptake.uptake_summary_frames`).
+What stays in memory grows with the number of tracks and, during event detection, by about
+40 bytes per cell row. The full cell, puncta and contact tables are assembled only when asked
+for (:class:`PipelineResult` fields) or written out a chunk at a time
 (:meth:`PipelineResult.table_chunks`).
 """
 

@@ -121,7 +121,13 @@ class AreaMedian:
         self._counts: dict[float, int] = {}
 
     def add(self, area) -> None:
-        """Count the finite, positive areas of one frame."""
+        """Count the finite, positive areas of one frame.
+
+        Parameters
+        ----------
+        area : array-like of float
+            The frame's cell areas (pixels).
+        """
         a = np.asarray(area, dtype=np.float64)
         a = a[np.isfinite(a) & (a > 0)]
         values, counts = np.unique(a, return_counts=True)
@@ -129,7 +135,13 @@ class AreaMedian:
             self._counts[v] = self._counts.get(v, 0) + c
 
     def median(self) -> float | None:
-        """The median diameter, or None when no area was counted."""
+        """The median equivalent diameter.
+
+        Returns
+        -------
+        float or None
+            None when no area was counted.
+        """
         if not self._counts:
             return None
         values = np.array(sorted(self._counts), dtype=np.float64)
@@ -183,8 +195,22 @@ class StreamTracker:
         self._split: list[tuple] = []
 
     def add(self, frame: int, pos: np.ndarray, area: np.ndarray | None = None) -> np.ndarray:
-        """Add one frame's cells (``pos`` (k, 2) centroids; ``area`` for the area penalty,
-        None without it). Returns each cell's chain id."""
+        """Add one frame's cells and link them to the previous frame's.
+
+        Parameters
+        ----------
+        frame : int
+            The frame (greater than every frame added before).
+        pos : ndarray of float, shape (k, 2)
+            Centroids (y, x) of the frame's cells, in increasing label order.
+        area : ndarray of float, shape (k,), optional
+            Areas for the area-change penalty (None: no penalty).
+
+        Returns
+        -------
+        ndarray of int, shape (k,)
+            Each cell's chain id (for :meth:`TrackMap.tracks`).
+        """
         frame = int(frame)
         pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
         k = len(pos)
@@ -271,7 +297,13 @@ class StreamTracker:
             ))
 
     def finish(self) -> TrackMap:
-        """Solve the segment LAP (gap closing and divisions) and number the tracks."""
+        """Solve the segment LAP (gap closing and divisions) and number the tracks.
+
+        Returns
+        -------
+        TrackMap
+            Track ids and parents of the cells added, by chain id and frame.
+        """
         n = self.n
         chain_first = (np.concatenate(self._chain_first) if self._chain_first
                        else np.empty(0, np.int64))
@@ -355,7 +387,21 @@ class TrackMap:
         self.n_tracks = int(n_comp)
 
     def tracks(self, chain: np.ndarray, frame) -> tuple[np.ndarray, np.ndarray]:
-        """Track id and parent track id (0 = none) of cells given their chain and frame."""
+        """Track id and parent track id of cells given their chain and frame.
+
+        Parameters
+        ----------
+        chain : ndarray of int
+            Chain ids (from :meth:`StreamTracker.add`).
+        frame : int or ndarray of int
+            The cells' frames.
+
+        Returns
+        -------
+        track, parent : ndarray of int
+            Track ids (from 1, numbered as :func:`~pgpviewer.core.tracking.track_cells` does)
+            and parent track ids (0: none).
+        """
         chain = np.asarray(chain, np.int64)
         frame = np.broadcast_to(np.asarray(frame, np.int64), chain.shape)
         k = (np.searchsorted(self._cut_keys, chain * _KEY + _FRAME0 + frame, side="left")
