@@ -10,7 +10,7 @@ what still grows with the movie.
 
 Usage::
 
-    python benchmarks/bench_memory.py [--frames 100 200 400] [--workers 2]
+    python benchmarks/bench_memory.py [--frames 100 200 400] [--workers 2] [--size 512|2048]
         [--data DIR] [--keep-outputs DIR]
 
 Prints a table and writes ``benchmarks/results/bench_memory.json``. ``--keep-outputs`` keeps each
@@ -70,10 +70,19 @@ def monitor(pid: int, out: Path) -> None:
             time.sleep(0.05)
 
 
-def make_movie(folder: Path, n: int) -> Path:
-    """A simulated 512² × 4-channel co-culture of ``n`` frames as OME-TIFF (cached)."""
-    path = folder / f"movie_{n}.ome.tif"
+def make_movie(folder: Path, n: int, size: int = 512) -> Path:
+    """A simulated 512² × 4-channel co-culture of ``n`` frames as OME-TIFF (cached); 2048²: the
+    4 × 4 mosaic of ``bench_pipeline``'s ``2048`` case."""
+    path = folder / f"movie_{n}.ome.tif" if size == 512 else folder / f"movie{size}_{n}.ome.tif"
     if path.exists():
+        return path
+    if size == 2048:
+        sys.path.insert(0, str(HERE))
+        from bench_pipeline import make_case
+
+        image, gt = make_case("2048", folder, n)
+        gt.unlink()
+        os.replace(image, path)
         return path
     import tifffile
 
@@ -155,6 +164,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, nargs="+", default=[100, 200, 400])
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--size", type=int, default=512, choices=[512, 2048], help="frame size")
     ap.add_argument("--data", type=Path, default=None, help="movie cache folder")
     ap.add_argument("--keep-outputs", type=Path, default=None)
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -174,7 +184,7 @@ def main() -> None:
     data.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.frames:
-        image = make_movie(data, n)
+        image = make_movie(data, n, args.size)
         work = Path(tempfile.mkdtemp(prefix="run-", dir=data))
         out = (args.keep_outputs / str(n)) if args.keep_outputs else work / "out"
         if out.exists():
