@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from pgpviewer.core.columns import numeric_column
+from pgpviewer.core.dye_lineage import DyeEnds, DyeEndsStream, keep_diluted_daughters
 from pgpviewer.core.errors import InputError
 from pgpviewer.core.params import ClassificationParams
 
@@ -53,11 +54,6 @@ MIN_OWN_FRAMES = 3
 # A short track keeps its own population (against its parent's) when every decided frame agrees
 # and the median log-margin from the threshold is at least this (1.5-fold).
 _CLEAR_MARGIN = float(np.log(1.5))
-# A daughter keeps its parent's population (identity dyes) while it carries at least this share of
-# the parent's dye: one division halves it, so 0.25 allows for noise and a second division.
-_DILUTED_SHARE = 0.25
-# Dye levels compared: the parent's last and the daughter's first this many frames (medians).
-_DILUTION_FRAMES = 3
 # In a frame with one population only, a cell is dye-bright above this many noise SDs.
 _UNIMODAL_SNR = 3.0
 # Signals are floored at this many noise SDs before the log transform.
@@ -310,39 +306,6 @@ def classify_frame(
     return pd.DataFrame({"call": call, "margin": margin}, index=features.index)
 
 
-def _keep_diluted_daughters(
-    feats: pd.DataFrame, roles: Mapping[str, int], parents: dict, final: dict, basis: dict
-) -> None:
-    """A daughter called the other population than its parent by an identity dye takes the
-    parent's population when it still carries at least :data:`_DILUTED_SHARE` of the parent's
-    dye (the dye that made the parent what it is), in place, parents before daughters.
-
-    Each division halves the dye; in low light a halved recipient dye can fall below a frame's
-    split while the cell is plainly the same recipient (its P-gp says nothing: it may have
-    acquired P-gp). A daughter of a wrongly linked division carries no such share.
-    """
-    by_track = feats.sort_values(["track_id", "frame"], kind="stable").groupby("track_id")
-    start = by_track["frame"].min()
-    heads: dict = {}
-    tails: dict = {}
-    for pop in ("recipient", "donor"):
-        col = f"{pop}_signal"
-        if pop in roles and col in feats:
-            heads[pop] = by_track.head(_DILUTION_FRAMES).groupby("track_id")[col].median()
-            tails[pop] = by_track.tail(_DILUTION_FRAMES).groupby("track_id")[col].median()
-    for tid in sorted(parents, key=lambda t: start.get(t, np.inf)):
-        parent = parents[tid]
-        ppop, own = final.get(parent), final.get(tid)
-        if ppop not in heads or own is None or own == ppop:
-            continue
-        p_dye = float(tails[ppop].get(parent, np.nan))
-        d_dye = float(heads[ppop].get(tid, np.nan))
-        if np.isfinite(p_dye) and np.isfinite(d_dye) and p_dye > 0 and (
-            d_dye >= _DILUTED_SHARE * p_dye
-        ):
-            final[tid], basis[tid] = ppop, "inherited"
-
-
 def classify_cells(
     features: pd.DataFrame,
     roles: Mapping[str, int],
@@ -412,17 +375,6 @@ def classify_cells(
     margin = decided.groupby("track_id")["margin"].median().reindex(track_ids)
     n_rec = n_rec.reindex(track_ids, fill_value=0)
 
-    own_pop: dict = {}
-    own_vote: dict = {}
-    for tid in track_ids:
-        nd, nr, nt = int(n_donor[tid]), int(n_rec[tid]), int(n_dec[tid])
-        if nt == 0:
-            own_pop[tid], own_vote[tid] = "unknown", np.nan
-            continue
-        pop, share = ("donor", nd / nt) if nd >= nr else ("recipient", nr / nt)
-        own_vote[tid] = share
-        own_pop[tid] = pop if share >= params.min_confidence and nd != nr else "unknown"
-
     parents: dict = {}
     if "parent_track_id" in feats:
         par = feats[["track_id", "parent_track_id"]].dropna().drop_duplicates("track_id")
@@ -433,6 +385,29 @@ def classify_cells(
         t0 = feats["frame"].min()
         start = feats.groupby("track_id")["frame"].min()
         starts_late = set(start.index[start > t0])
+
+    ends = DyeEnds.from_table(feats, roles) if method == "identity" and parents else None
+    return _resolve_populations(
+        track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, method, params, ends
+    )
+
+
+def _resolve_populations(
+    track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, method, params, ends=None
+) -> pd.DataFrame:
+    """The per-track vote and inheritance (see :func:`classify_cells`), from per-track counts
+    (``n_donor``, ``n_rec``, ``n_dec``: Series by track id; ``margin``: median margin of the
+    decided frames, needed for tracks with fewer than ``MIN_OWN_FRAMES`` of them)."""
+    own_pop: dict = {}
+    own_vote: dict = {}
+    for tid in track_ids:
+        nd, nr, nt = int(n_donor[tid]), int(n_rec[tid]), int(n_dec[tid])
+        if nt == 0:
+            own_pop[tid], own_vote[tid] = "unknown", np.nan
+            continue
+        pop, share = ("donor", nd / nt) if nd >= nr else ("recipient", nr / nt)
+        own_vote[tid] = share
+        own_pop[tid] = pop if share >= params.min_confidence and nd != nr else "unknown"
 
     final: dict = {}
     basis: dict = {}
@@ -462,8 +437,8 @@ def classify_cells(
 
     for tid in track_ids:
         resolve(tid)
-    if method == "identity" and parents:
-        _keep_diluted_daughters(feats, roles, parents, final, basis)
+    if method == "identity" and parents and ends is not None:
+        keep_diluted_daughters(ends, parents, final, basis)
     pops = [final[t] for t in track_ids]
     votes = [
         own_vote[t] if basis[t] != "inherited" else np.nan for t in track_ids
@@ -475,3 +450,139 @@ def classify_cells(
         "population_frames": [int(n_dec[t]) for t in track_ids],
         "population_basis": [basis[t] for t in track_ids],
     })
+
+
+def call_codes(calls) -> np.ndarray:
+    """``classify_frame`` calls as small integers.
+
+    Parameters
+    ----------
+    calls : array-like of str
+        ``donor``, ``recipient`` or ``unknown``.
+
+    Returns
+    -------
+    ndarray of int8
+        The index of each call in :data:`POPULATIONS` (0 donor, 1 recipient, 2 unknown).
+
+    Examples
+    --------
+    >>> call_codes(["recipient", "unknown", "donor"]).tolist()
+    [1, 2, 0]
+    """
+    c = np.asarray(calls, dtype=object)
+    return np.where(c == "donor", 0, np.where(c == "recipient", 1, 2)).astype(np.int8)
+
+
+class TrackVotes:
+    """:func:`classify_cells` for a movie given a frame at a time, with tracks already known.
+
+    Per-frame calls (:func:`classify_frame`, as :func:`call_codes`) are added in the order of
+    the cells table; only per-track counts are kept (and, for the tracks with fewer than
+    ``MIN_OWN_FRAMES`` decided frames, their margins), so memory does not grow with the number
+    of frames. :meth:`result` equals ``classify_cells`` of the whole table.
+
+    Parameters
+    ----------
+    n_tracks : int
+        Track ids are ``1 … n_tracks``.
+    method : str
+        :func:`resolve_method` of the roles and parameters.
+    roles : iterable of str
+        Channel roles mapped (with ``identity``: the dyes whose signals :meth:`add` takes).
+    """
+
+    def __init__(self, n_tracks: int, method: str, roles=()):
+        self.method = method
+        self.dyes = DyeEndsStream(n_tracks, roles) if method == "identity" else None
+        k = n_tracks + 1
+        self.n_calls = np.zeros((k, 2), np.int64)  # decided donor / recipient frames
+        self.first_frame = np.full(k, np.iinfo(np.int64).max, np.int64)
+        self.margins: list[tuple[int, float]] = []  # first MIN_OWN_FRAMES - 1 per track
+        self._n_margins = np.zeros(k, np.int64)
+        self.t0: int | None = None
+
+    def add(
+        self, track: np.ndarray, frame: int, codes: np.ndarray, margin: np.ndarray,
+        signals: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Add the cells of one frame, in the order of the cells table.
+
+        Parameters
+        ----------
+        track : ndarray of int
+            Track ids.
+        frame : int
+            The frame (frames are added in increasing order).
+        codes : ndarray of int
+            :func:`call_codes` of the cells' :func:`classify_frame` calls.
+        margin : ndarray of float
+            The calls' margins.
+        signals : mapping of str to ndarray, optional
+            ``<role>_signal`` of the cells per identity dye mapped (``roles`` of the
+            constructor; needed for the daughters' dye check, :mod:`~pgpviewer.core.dye_lineage`).
+        """
+        track = np.asarray(track, np.int64)
+        if len(track) == 0:
+            return
+        if self.dyes is not None and self.dyes.roles and signals is not None:
+            self.dyes.add(track, frame, signals)
+        self.t0 = frame if self.t0 is None else min(self.t0, frame)
+        new = self.first_frame[track] > frame
+        self.first_frame[track[new]] = frame
+        if self.method == "pgp_first_frame":  # only each track's first row votes
+            _, first = np.unique(track, return_index=True)
+            keep = np.zeros(len(track), bool)
+            keep[first] = True
+            keep &= new
+            track, codes, margin = track[keep], codes[keep], margin[keep]
+        decided = codes != 2
+        for c in (0, 1):
+            np.add.at(self.n_calls[:, c], track[decided & (codes == c)], 1)
+        want = np.flatnonzero(decided & (self._n_margins[track] < MIN_OWN_FRAMES - 1))
+        for i in want.tolist():
+            t = int(track[i])
+            if self._n_margins[t] < MIN_OWN_FRAMES - 1:
+                self._n_margins[t] += 1
+                self.margins.append((t, float(margin[i])))
+
+    def result(self, parents: dict, params: ClassificationParams) -> pd.DataFrame:
+        """The :func:`classify_cells` table of the cells added.
+
+        Parameters
+        ----------
+        parents : dict of int to int
+            Track id → parent track id (tracks with a parent).
+        params : ClassificationParams
+            ``min_confidence``.
+
+        Returns
+        -------
+        DataFrame
+            As :func:`classify_cells` returns it.
+        """
+        track_ids = np.flatnonzero(self.first_frame < np.iinfo(np.int64).max).astype(np.int64)
+        cols = ["track_id", "population", "population_vote", "population_frames",
+                "population_basis"]
+        if len(track_ids) == 0:
+            return pd.DataFrame({c: [] for c in cols})
+        if self.method == "none":
+            return pd.DataFrame({
+                "track_id": track_ids, "population": "unknown", "population_vote": np.nan,
+                "population_frames": 0, "population_basis": "none",
+            })
+        n_donor = pd.Series(self.n_calls[track_ids, 0], index=track_ids)
+        n_rec = pd.Series(self.n_calls[track_ids, 1], index=track_ids)
+        n_dec = (n_donor + n_rec).astype(int)
+        few = pd.DataFrame(self.margins, columns=["track_id", "margin"])
+        few = few[few["track_id"].map(n_dec) < MIN_OWN_FRAMES]
+        margin = few.groupby("track_id")["margin"].median().reindex(track_ids)
+        starts_late: set = set()
+        if self.method == "pgp_first_frame":
+            start = self.first_frame[track_ids]
+            starts_late = set(track_ids[start > self.t0].tolist())
+        ends = self.dyes.result() if self.dyes is not None and self.dyes.roles else None
+        return _resolve_populations(
+            track_ids, n_donor, n_rec, n_dec, margin, parents, starts_late, self.method, params,
+            ends,
+        )

@@ -79,6 +79,7 @@ the nearest donor).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +88,7 @@ import pandas as pd
 from pgpviewer.core.columns import flag_column, numeric_column
 from pgpviewer.core.params import EventParams
 
-__all__ = ["SourceContext", "remote_source"]
+__all__ = ["SourceContext", "frames_of", "remote_source", "spots_of"]
 
 _RELEASE_DEPTH = 2.0  # a donor's centroid lies at most this many radii behind a release point
 _RELEASE_REACH = 0.5  # ...and at most this many radii off the path's line
@@ -147,37 +148,20 @@ class SourceContext:
     ):
         self.min_snr = min_snr
         self.tolerance = tolerance
-        self.frames: dict[int, _Frame] = {}
-        self.spots: dict[int, _Spots] = {}
-        area = numeric_column(cells, "area_px")
-        positive = flag_column(cells, "pgp_positive")
-        frame = cells["frame"].astype(np.int64).to_numpy()
-        label = cells["label"].astype(np.int64).to_numpy()
-        track = cells["track_id"].astype(np.int64).to_numpy()
-        cy = numeric_column(cells, "centroid_y")
-        cx = numeric_column(cells, "centroid_x")
-        donor = np.isin(track, list(donor_tracks))
-        order = np.argsort(frame, kind="stable")
-        cuts = np.flatnonzero(np.diff(frame[order])) + 1
-        for rows in np.split(order, cuts) if len(order) else []:
-            self.frames[int(frame[rows[0]])] = _Frame(
-                label_row={int(v): i for i, v in enumerate(label[rows].tolist())},
-                track=track[rows], donor=donor[rows], positive=positive[rows],
-                cy=cy[rows], cx=cx[rows], radius=np.sqrt(area[rows] / np.pi),
-            )
-        if len(spots):
-            sf = spots["frame"].astype(np.int64).to_numpy()
-            sy = numeric_column(spots, "y")
-            sx = numeric_column(spots, "x")
-            sl = pd.to_numeric(spots["label"], errors="coerce").fillna(0).astype(np.int64)
-            sl = sl.to_numpy()
-            snr = (
-                pd.to_numeric(spots["snr"], errors="coerce").fillna(np.inf).to_numpy(float)
-                if "snr" in spots.columns else np.full(len(spots), np.inf)
-            )
-            for f in np.unique(sf).tolist():
-                m = sf == f
-                self.spots[int(f)] = _Spots(sy[m], sx[m], sl[m], snr[m])
+        self.frames: Mapping[int, _Frame] = frames_of(cells, donor_tracks)
+        self.spots: Mapping[int, _Spots] = spots_of(spots)
+
+    @classmethod
+    def from_mappings(
+        cls, frames: Mapping[int, _Frame], spots: Mapping[int, _Spots], min_snr: float = 0.0,
+        tolerance: float = 3.0,
+    ) -> SourceContext:
+        """A context on per-frame cells and spots that are already indexed (e.g. mappings that
+        read a frame from disk when it is asked for; see :func:`frames_of`, :func:`spots_of`).
+        ``frames`` must iterate over its frames in increasing order."""
+        ctx = cls.__new__(cls)
+        ctx.min_snr, ctx.tolerance, ctx.frames, ctx.spots = min_snr, tolerance, frames, spots
+        return ctx
 
     def _free(self, f: int) -> np.ndarray:
         """Spots of frame ``f`` outside donors and P-gp-positive cells, bright enough."""
@@ -215,6 +199,71 @@ class SourceContext:
         fr = self.frames.get(f)
         r = fr.label_row.get(lab) if fr is not None and lab != 0 else None
         return int(fr.track[r]) if r is not None and fr.donor[r] else None
+
+
+def frames_of(cells: pd.DataFrame, donor_tracks: set[int]) -> dict[int, _Frame]:
+    """Cells by frame, as :class:`SourceContext` indexes them.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        As for :class:`SourceContext`.
+    donor_tracks : set of int
+        Track ids of donors.
+
+    Returns
+    -------
+    dict of int to _Frame
+        In increasing frame order.
+    """
+    out: dict[int, _Frame] = {}
+    area = numeric_column(cells, "area_px")
+    positive = flag_column(cells, "pgp_positive")
+    frame = cells["frame"].astype(np.int64).to_numpy()
+    label = cells["label"].astype(np.int64).to_numpy()
+    track = cells["track_id"].astype(np.int64).to_numpy()
+    cy = numeric_column(cells, "centroid_y")
+    cx = numeric_column(cells, "centroid_x")
+    donor = np.isin(track, list(donor_tracks))
+    order = np.argsort(frame, kind="stable")
+    cuts = np.flatnonzero(np.diff(frame[order])) + 1
+    for rows in np.split(order, cuts) if len(order) else []:
+        out[int(frame[rows[0]])] = _Frame(
+            label_row={int(v): i for i, v in enumerate(label[rows].tolist())},
+            track=track[rows], donor=donor[rows], positive=positive[rows],
+            cy=cy[rows], cx=cx[rows], radius=np.sqrt(area[rows] / np.pi),
+        )
+    return out
+
+
+def spots_of(spots: pd.DataFrame) -> dict[int, _Spots]:
+    """Spots by frame, as :class:`SourceContext` indexes them.
+
+    Parameters
+    ----------
+    spots : DataFrame
+        As for :class:`SourceContext`.
+
+    Returns
+    -------
+    dict of int to _Spots
+        Frames with at least one spot.
+    """
+    out: dict[int, _Spots] = {}
+    if len(spots):
+        sf = spots["frame"].astype(np.int64).to_numpy()
+        sy = numeric_column(spots, "y")
+        sx = numeric_column(spots, "x")
+        sl = pd.to_numeric(spots["label"], errors="coerce").fillna(0).astype(np.int64)
+        sl = sl.to_numpy()
+        snr = (
+            pd.to_numeric(spots["snr"], errors="coerce").fillna(np.inf).to_numpy(float)
+            if "snr" in spots.columns else np.full(len(spots), np.inf)
+        )
+        for f in np.unique(sf).tolist():
+            m = sf == f
+            out[int(f)] = _Spots(sy[m], sx[m], sl[m], snr[m])
+    return out
 
 
 def remote_source(

@@ -107,20 +107,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pgpviewer.core.columns import flag_column, numeric_column
 from pgpviewer.core.contact_source import contact_source, far_from_contact
+from pgpviewer.core.event_data import StoreEvents, TableEvents
 from pgpviewer.core.event_runs import (
     Track,
     apply_hysteresis,
     baseline_fraction,
     classify_runs,
-    infer_gate,
     within_cell_noise_sd,
 )
-from pgpviewer.core.event_source import SourceContext, remote_source
+from pgpviewer.core.event_source import remote_source
 from pgpviewer.core.params import EventParams
 
-__all__ = ["EVENT_COLUMNS", "TRACK_COLUMNS", "detect_events"]
+__all__ = ["EVENT_COLUMNS", "TRACK_COLUMNS", "detect_events", "events_from"]
 
 #: Columns of ``events.csv`` in contract order.
 EVENT_COLUMNS = [
@@ -134,7 +133,6 @@ TRACK_COLUMNS = [
 ]
 
 _BEFORE_OBS = 3  # observations before the onset for pgp_score_before
-_PUNCTA_WINDOW = 3  # frames at each end of a track for puncta_gained
 
 
 def detect_events(
@@ -222,10 +220,39 @@ def detect_events(
     )
     if len(cells) == 0:
         return _empty_events(), _empty_tracks()
+    return events_from(TableEvents(cells, contacts, spots), params,
+                       frame_interval_s=frame_interval_s, gate=gate)
 
-    tracks = _build_tracks(cells)
-    if params.hysteresis_noise_sds > 0 and "pgp_score" in cells.columns:
-        gate = infer_gate(cells) if gate is None else float(gate)
+
+def events_from(
+    data: TableEvents | StoreEvents, params: EventParams, *, frame_interval_s: float | None,
+    gate: float | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`detect_events` on its input as a :class:`~pgpviewer.core.event_data.TableEvents`
+    or, read a frame at a time, a :class:`~pgpviewer.core.event_data.StoreEvents` (which needs
+    the ``gate``).
+
+    Parameters
+    ----------
+    data : TableEvents or StoreEvents
+        The cells (rows with a track id), contacts and puncta.
+    params : EventParams
+        As for :func:`detect_events`.
+    frame_interval_s : float, optional
+        As for :func:`detect_events`.
+    gate : float, optional
+        As for :func:`detect_events`.
+
+    Returns
+    -------
+    events, tracks : DataFrame
+        As :func:`detect_events` returns them.
+    """
+    tracks = data.tracks()
+    if not tracks:
+        return _empty_events(), _empty_tracks()
+    if params.hysteresis_noise_sds > 0 and data.has_score:
+        gate = data.infer_gate() if gate is None else float(gate)
         sd = within_cell_noise_sd(tracks, gate) if gate is not None and np.isfinite(gate) else None
         if sd is not None:
             # baselines spread wider than the frame noise (σ_b > σ_w, i.e. σ_b / σ > 1 / √2)
@@ -233,109 +260,27 @@ def detect_events(
                 margin = params.hysteresis_noise_sds * sd
                 apply_hysteresis(tracks, gate, margin, margin)
     classify_runs(tracks, params.min_persistence_frames)
-    events = _event_rows(cells, contacts, tracks, params, frame_interval_s, spots)
-    return events, _track_table(cells, tracks)
-
-
-# --------------------------------------------------------------------------------------------
-# tracks and lineages
-
-
-def _track_population(cells: pd.DataFrame) -> pd.Series:
-    """Population per track: the most frequent value (ties: alphabetical), indexed by track."""
-    counts = (
-        cells.assign(population=cells["population"].fillna("unknown").astype(str))
-        .groupby(["track_id", "population"], sort=True)
-        .size()
-        .reset_index(name="n")
-        .sort_values(["track_id", "n", "population"], ascending=[True, False, True],
-                     kind="stable")
-        .drop_duplicates("track_id")
-    )
-    return pd.Series(counts["population"].to_numpy(), index=counts["track_id"].astype(np.int64))
-
-
-def _build_tracks(cells: pd.DataFrame) -> dict[int, Track]:
-    tid = cells["track_id"].astype(np.int64).to_numpy()
-    frame = cells["frame"].astype(np.int64).to_numpy()
-    positive = cells["pgp_positive"].fillna(False).astype(bool).to_numpy()
-    score = None
-    if "pgp_score" in cells.columns:
-        score = pd.to_numeric(cells["pgp_score"], errors="coerce").to_numpy(float)
-        valid = np.isfinite(score)
-    else:
-        valid = np.ones(len(cells), bool)
-    parent = (
-        pd.to_numeric(cells["parent_track_id"], errors="coerce").to_numpy(float)
-        if "parent_track_id" in cells.columns
-        else np.full(len(cells), np.nan)
-    )
-    pop = _track_population(cells)
-    order = np.lexsort((frame, tid))
-    cut = np.flatnonzero(np.diff(tid[order])) + 1
-    tracks: dict[int, Track] = {}
-    for rows in np.split(order, cut):
-        t = int(tid[rows[0]])
-        par = parent[rows]
-        par = par[np.isfinite(par)]
-        p = int(par[0]) if len(par) else None
-        v = valid[rows]
-        tracks[t] = Track(
-            tid=t, parent=p, rows=rows, frames=frame[rows],
-            obs_frames=frame[rows][v], obs_pos=positive[rows][v], given_parent=p,
-            obs_score=None if score is None else score[rows][v],
-        )
-        tracks[t].status = "no_event" if pop.get(t) == "recipient" else "not_recipient"
-    # lineage only through recipient parents present in the table that start earlier (which
-    # also rules out cycles in hand-edited tables)
-    for t in tracks.values():
-        if t.parent is not None and (
-            t.parent not in tracks or tracks[t.parent].status == "not_recipient"
-            or t.status == "not_recipient"
-            or tracks[t.parent].frames[0] >= t.frames[0]
-        ):
-            t.parent = None
-        if t.parent is not None:
-            tracks[t.parent].children.append(t.tid)
-    return tracks
+    events = _event_rows(data, tracks, params, frame_interval_s)
+    return events, _track_table(data, tracks)
 
 
 # --------------------------------------------------------------------------------------------
 # event rows
 
 
-def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.DataFrame:
+def _event_rows(data, tracks, params, frame_interval_s) -> pd.DataFrame:
     owners = sorted(
         (t for t in tracks.values() if t.onset_owner), key=lambda t: (t.acquired, t.tid)
     )
     if not owners:
         return _empty_events()
-    frame = cells["frame"].astype(np.int64).to_numpy()
-    label = cells["label"].astype(np.int64).to_numpy()
-    tid = cells["track_id"].astype(np.int64).to_numpy()
-    population = _track_population(cells)
+    population = data.population
     donor_tracks = set(population.index[population.to_numpy() == "donor"].tolist())
-    score = numeric_column(cells, "pgp_score")
-    touching = flag_column(cells, "touching_donor")
-    cy = numeric_column(cells, "centroid_y")
-    cx = numeric_column(cells, "centroid_x")
-    near_id = (
-        numeric_column(cells, "nearest_donor_track_id")
-        if "nearest_donor_track_id" in cells.columns else None
-    )
-    near_d = numeric_column(cells, "nearest_donor_distance_px") if near_id is not None else None
-    donor_contacts = _donor_contacts(contacts, cells, donor_tracks)
-    ctx = (
-        SourceContext(
-            cells, spots, donor_tracks, params.vesicle_min_snr, params.vesicle_path_tolerance_px
-        )
-        if spots is not None and donor_tracks
-        and (params.trace_vesicles or params.contact_source == "puncta")
-        and {"frame", "y", "x", "label"} <= set(spots.columns)
-        else None
-    )
+    donor_contacts = data.donor_contacts(donor_tracks)
+    ctx = data.source_context(donor_tracks, params)
     trace = ctx if params.trace_vesicles else None
     by_puncta = ctx if params.contact_source == "puncta" else None
+    label = data.labels
 
     rows = []
     lb = params.contact_lookback_frames
@@ -343,6 +288,7 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
         f0 = int(t.acquired)
         lineage = _lineage_rows(tracks, t.tid)  # frame -> row, this track and its ancestors
         r0 = lineage[f0]
+        row0 = data.row(r0)
         # contact in [f0 - lookback, f0], most recent first
         donor, mode = None, "remote"
         for f in range(f0, f0 - lb - 1, -1):
@@ -350,7 +296,7 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
             if r is None:
                 continue
             here = donor_contacts.get((f, int(label[r])))
-            if here or touching[r]:
+            if here or data.row(r)["touching_donor"]:
                 mode = "contact"
                 if here and _weak_contact(ctx, lineage, label, f0, f, here, params):
                     mode = "remote"  # masks touching, P-gp arriving elsewhere
@@ -369,14 +315,16 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
         if traced is not None:
             donor = traced or None  # 0: the vesicle came from no donor
         elif donor is None:
-            donor = _nearest_donor(
-                r0, frame, cy, cx, near_id, near_d, tid, donor_tracks,
-                params.donor_search_distance_px,
-            )
-        before_frames = sorted(f for f in lineage if f < f0)
-        prev = [score[lineage[f]] for f in before_frames]
-        prev = [s for s in prev if np.isfinite(s)][-_BEFORE_OBS:]
-        win = [score[r] for r, f in zip(t.rows, t.frames, strict=True)
+            donor = _nearest_donor(row0, data.frame_rows(int(row0["frame"])), donor_tracks,
+                                   params.donor_search_distance_px)
+        prev = []  # the last (up to) three observed scores before the onset
+        for f in sorted((f for f in lineage if f < f0), reverse=True):
+            s = data.row(lineage[f])["pgp_score"]
+            if np.isfinite(s):
+                prev.insert(0, s)
+                if len(prev) == _BEFORE_OBS:
+                    break
+        win = [data.row(r)["pgp_score"] for r, f in zip(t.rows, t.frames, strict=True)
                if f0 <= f < f0 + params.min_persistence_frames]
         win = [s for s in win if np.isfinite(s)]
         rows.append(
@@ -384,8 +332,8 @@ def _event_rows(cells, contacts, tracks, params, frame_interval_s, spots) -> pd.
                 "recipient_track_id": t.tid,
                 "frame": f0,
                 "time_s": f0 * frame_interval_s if frame_interval_s else np.nan,
-                "centroid_y": cy[r0],
-                "centroid_x": cx[r0],
+                "centroid_y": row0["centroid_y"],
+                "centroid_x": row0["centroid_x"],
                 "donor_track_id": donor,
                 "mode": mode,
                 "pgp_score_before": float(np.median(prev)) if prev else np.nan,
@@ -419,52 +367,19 @@ def _lineage_rows(tracks: dict[int, Track], tid: int) -> dict[int, int]:
     return out
 
 
-def _donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], list]:
-    """(frame, recipient label) -> [(donor track, shared border), ...], longest border first."""
-    if contacts is None or len(contacts) == 0 or not donor_tracks:
-        return {}
-    c = contacts[["frame", "label_a", "label_b", "border_px"]]
-    both = pd.concat(
-        [
-            pd.DataFrame({"frame": c["frame"], "me": c["label_a"], "other": c["label_b"],
-                          "border": c["border_px"]}),
-            pd.DataFrame({"frame": c["frame"], "me": c["label_b"], "other": c["label_a"],
-                          "border": c["border_px"]}),
-        ],
-        ignore_index=True,
-    ).astype({"frame": np.int64, "me": np.int64, "other": np.int64})
-    both["border"] = pd.to_numeric(both["border"], errors="coerce").fillna(0.0)
-    nodes = pd.DataFrame(
-        {
-            "frame": cells["frame"].astype(np.int64).to_numpy(),
-            "other": cells["label"].astype(np.int64).to_numpy(),
-            "donor": cells["track_id"].astype(np.int64).to_numpy(),
-        }
-    )
-    nodes = nodes[nodes["donor"].isin(donor_tracks)]
-    m = both.merge(nodes, on=["frame", "other"], how="inner")
-    # one border per donor (its longest); longest first, ties -> smaller track id (reproducible)
-    m = m.sort_values(["frame", "me", "border", "donor"], ascending=[True, True, False, True],
-                      kind="stable").drop_duplicates(["frame", "me", "donor"])
-    out: dict[tuple[int, int], list] = {}
-    for f, me, d, b in zip(m["frame"].tolist(), m["me"].tolist(), m["donor"].tolist(),
-                           m["border"].tolist(), strict=True):
-        out.setdefault((f, me), []).append((d, b))
-    return out
-
-
-def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit):
-    if near_id is not None and np.isfinite(near_id[r0]):
-        d = near_d[r0]
+def _nearest_donor(row0, same_frame, donor_tracks, limit):
+    near, d = row0["nearest_donor_track_id"], row0["nearest_donor_distance_px"]
+    if np.isfinite(near):
         if np.isfinite(d) and d <= limit:
-            return int(near_id[r0])
+            return int(near)
         if np.isfinite(d):
             return None
     # fall back to centroid distance to donors in the same frame
-    sel = (frame == frame[r0]) & np.isin(tid, list(donor_tracks))
-    if not sel.any() or not np.isfinite(cy[r0]):
+    tid, cy, cx = same_frame["track_id"], same_frame["centroid_y"], same_frame["centroid_x"]
+    sel = np.isin(tid, list(donor_tracks))
+    if not sel.any() or not np.isfinite(row0["centroid_y"]):
         return None
-    d = np.hypot(cy[sel] - cy[r0], cx[sel] - cx[r0])
+    d = np.hypot(cy[sel] - row0["centroid_y"], cx[sel] - row0["centroid_x"])
     k = int(np.nanargmin(d)) if np.isfinite(d).any() else None
     if k is None or d[k] > limit:
         return None
@@ -475,15 +390,14 @@ def _nearest_donor(r0, frame, cy, cx, near_id, near_d, tid, donor_tracks, limit)
 # track table
 
 
-def _track_table(cells: pd.DataFrame, tracks: dict[int, Track]) -> pd.DataFrame:
-    pop = _track_population(cells)
-    puncta = numeric_column(cells, "pgp_puncta") if "pgp_puncta" in cells.columns else None
+def _track_table(data, tracks: dict[int, Track]) -> pd.DataFrame:
+    pop = data.population
     recs = []
     for t in sorted(tracks.values(), key=lambda t: t.tid):
         gained = np.nan
-        if puncta is not None:
-            k = min(_PUNCTA_WINDOW, len(t.rows))
-            first, last = puncta[t.rows[:k]], puncta[t.rows[-k:]]
+        ends = data.puncta_ends(t)
+        if ends is not None:
+            first, last = ends
             if np.isfinite(first).any() and np.isfinite(last).any():
                 gained = float(np.nanmedian(last) - np.nanmedian(first))
         recs.append(

@@ -108,6 +108,9 @@ OUTPUT_FILES = (
     "params.json",
 )
 _SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Rows formatted at once when writing a CSV: a chunk of a wide cells table, formatted, takes a
+# few kB per row, so this bounds the memory of writing a movie's millions of rows.
+CSV_CHUNK_ROWS = 10_000
 # Temporary folders made before this moment cannot belong to this process.
 PROCESS_START = time.time()
 # A temporary folder whose writer still runs is left alone for this long.
@@ -144,7 +147,7 @@ def _format_csv(table: pd.DataFrame) -> str:
 
 
 def write_csv(
-    table: pd.DataFrame, handle: TextIO, chunk_rows: int = 100_000, header: bool = True
+    table: pd.DataFrame, handle: TextIO, chunk_rows: int = CSV_CHUNK_ROWS, header: bool = True
 ) -> None:
     """Write ``table`` as contract CSV to an open text handle, ``chunk_rows`` rows at a time.
 
@@ -164,7 +167,7 @@ def write_csv(
 def _chunks(result: Any, name: str):
     """A result table in chunks (without assembling a table that is still on disk)."""
     if hasattr(result, "table_chunks"):
-        return result.table_chunks(name)
+        return result.table_chunks(name, rows=CSV_CHUNK_ROWS)
     return [getattr(result, name)]
 
 

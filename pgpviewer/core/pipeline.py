@@ -7,17 +7,23 @@ Two passes over the frames, each frame independent so they run in parallel:
    parameters and notes), and :func:`frame_features` (positions, areas, identity-dye signals,
    cell–cell contacts). Labels go to a label store (a memory map on
    disk for large stacks) as they are made.
-2. After pass 1, the whole-movie steps that only need the small tables: :func:`track_cells`
-   and :func:`classify_cells` (population decided per track).
+2. After pass 1, tracking and populations (decided per track), reading the per-frame feature
+   tables one frame at a time (:func:`~pgpviewer.core.pipeline_tracks.link_and_classify`: the
+   tracks of :func:`track_cells`, the populations of :func:`classify_cells`).
 3. **measure** — :func:`detect_puncta` and :func:`measure_cells`, which need the populations
    (recipient pixels next to a donor are excluded). Then the gate (:func:`calibrate_gate`),
-   positivity, :func:`detect_events` and :func:`uptake_summary`.
+   positivity, the events of :func:`detect_events` and the uptake of :func:`uptake_summary`.
 
 **Memory.** Each frame's tables are appended to a :class:`~pgpviewer.core.tablestore.FrameTables`
-as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies);
-the whole-movie steps read only the columns they need (:data:`TRACKING_COLUMNS`,
-:data:`EVENT_COLUMNS_IN`), and the full cell, puncta and contact tables are assembled only when
-asked for (:class:`PipelineResult` fields) or written out a chunk at a time
+as the frame is done (a file on disk when the label stack is on disk, i.e. for large movies),
+and every whole-movie step reads them back one frame at a time: tracking and populations
+(:mod:`~pgpviewer.core.pipeline_tracks`), the gate (the first frames only), events
+(:class:`~pgpviewer.core.event_data.StoreEvents`: per row only track, frame, score and
+positivity, while the tracks' observation sequences are built; everything else is read for the
+frames around each event) and uptake (:func:`~pgpviewer.core.uptake.uptake_summary_frames`).
+What stays in memory grows with the number of tracks and, during event detection, by about
+40 bytes per cell row. The full cell, puncta and contact tables are assembled only when asked
+for (:class:`PipelineResult` fields) or written out a chunk at a time
 (:meth:`PipelineResult.table_chunks`).
 """
 
@@ -31,23 +37,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pgpviewer.core.classification import classify_cells
 from pgpviewer.core.errors import InputError
-from pgpviewer.core.events import detect_events
+from pgpviewer.core.event_data import StoreEvents
+from pgpviewer.core.events import events_from
 from pgpviewer.core.frames import FrameRunner, default_workers
 from pgpviewer.core.gate import GateResult, calibrate_gate
 from pgpviewer.core.labelstore import DiskLabels
 from pgpviewer.core.labelstore import label_store as make_label_store
 from pgpviewer.core.params import AnalysisParams
+from pgpviewer.core.pipeline_tracks import TrackLinks, link_and_classify
 from pgpviewer.core.progress import CancelCheck, Progress, ProgressCallback, as_progress
 from pgpviewer.core.seg_diameter import estimate_movie_diameter
 from pgpviewer.core.stack import Stack
 from pgpviewer.core.tablestore import FrameTables, LazyTable, concat_tables
-from pgpviewer.core.tracking import track_cells
-from pgpviewer.core.uptake import uptake_summary
+from pgpviewer.core.uptake import uptake_summary_frames
 
-#: Feature columns the tracker reads.
-TRACKING_COLUMNS = ["frame", "label", "centroid_y", "centroid_x", "area_px"]
 #: Cell columns the gate, events and uptake read (``pgp_positive`` is added after the gate).
 EVENT_COLUMNS_IN = [
     "frame", "label", "track_id", "parent_track_id", "population", "pgp_score",
@@ -215,31 +219,33 @@ def run_pipeline(
             runner, label_store, spill, segment=labels is None, progress=prog.sub(0.0, 0.5)
         )
         prog.sub(0.5, 0.55)(0.0, "tracking cells")
-        nodes = _track_and_classify(feature_store, roles, params)
-        del feature_store
+        links = _track_and_classify(feature_store, roles, params, spill)
+        feature_store.close()
         cell_store, narrow, puncta_store = _measure_pass(
-            runner, label_store, nodes, spill, progress=prog.sub(0.55, 0.9)
+            runner, label_store, links, spill, progress=prog.sub(0.55, 0.9)
         )
-        del nodes
+        links.close()
     prog.sub(0.9, 0.95)(0.0, "calibrating the P-gp gate")
     gate = _gate(narrow, params, control, control_roles or roles, workers, prog.sub(0.9, 0.95))
-    narrow["pgp_positive"] = _positive(narrow, gate)
     notes += [f"P-gp gate {gate.source}"] if np.isnan(gate.value) else []
     prog.sub(0.95, 1.0)(0.0, "detecting transfer events")
-    puncta = puncta_store.to_frame()
-    contacts = contact_store.to_frame()
-    events, tracks = detect_events(
-        narrow, contacts, params.events, frame_interval_s=stack.frame_interval_s, spots=puncta,
-        gate=gate.value,
+
+    def positive(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(pgp_positive=_positive(table, gate))
+
+    events, tracks = events_from(
+        StoreEvents(narrow, contact_store, puncta_store, positive), params.events,
+        frame_interval_s=stack.frame_interval_s, gate=gate.value,
     )
-    summary, curves = uptake_summary(
-        narrow,
+    summary, curves = uptake_summary_frames(
+        (positive(part) for part in narrow),
         events,
         tracks,
         frame_interval_s=stack.frame_interval_s,
         frames=range(offset, offset + n),
+        has_puncta="pgp_puncta" in narrow.empty().columns,
     )
-    del narrow
+    narrow.close()
 
     def finish(cells: pd.DataFrame) -> pd.DataFrame:
         cells = cells.assign(pgp_positive=_positive(cells, gate))
@@ -258,8 +264,8 @@ def run_pipeline(
         events=events,
         summary=summary,
         curves=curves,
-        puncta=puncta if not spill else LazyTable(puncta_store, None),
-        contacts=contacts if not spill else LazyTable(contact_store, None),
+        puncta=puncta_store.to_frame() if not spill else LazyTable(puncta_store, None),
+        contacts=contact_store.to_frame() if not spill else LazyTable(contact_store, None),
         frames=(offset, offset + n),
         notes=notes,
     )
@@ -302,44 +308,36 @@ def _segment_pass(runner, label_store, spill, *, segment, progress):
     return feats, conts
 
 
-def _track_and_classify(feature_store: FrameTables, roles, params) -> pd.DataFrame:
-    """Tracks and populations: ``frame``, ``label``, ``track_id``, ``parent_track_id``,
-    ``population`` for every cell (in frame order)."""
-    links = track_cells(feature_store.to_frame(TRACKING_COLUMNS), params.tracking)
-    features = feature_store.to_frame()
-    features = features.merge(links, on=["frame", "label"], how="left")
-    populations = classify_cells(features, roles, params.classification)
-    del features
-    nodes = links.merge(populations[["track_id", "population"]], on="track_id", how="left")
-    nodes["population"] = nodes["population"].fillna("unknown")
-    return nodes
+def _track_and_classify(feature_store: FrameTables, roles, params, spill) -> TrackLinks:
+    """Tracks and populations of every cell (:func:`link_and_classify`: the frames are read
+    one at a time)."""
+    return link_and_classify(feature_store, roles, params, spill)
 
 
-def _measure_pass(runner, label_store, nodes, spill, *, progress):
+def _measure_pass(runner, label_store, links: TrackLinks, spill, *, progress):
     stack = runner.stack
-    by_frame = {f: g for f, g in nodes.groupby("frame", sort=True)}
-    empty = nodes.iloc[0:0]
+    pending: list[pd.DataFrame] = []  # the nodes of frames in flight, in order
 
     def items():
-        for t in range(stack.n_frames):
-            feats = by_frame.get(t + stack.frame_offset, empty)
+        for t, feats in enumerate(links):
             pops = dict(zip(feats["label"], feats["population"], strict=True))
             tracks = dict(zip(feats["label"], feats["track_id"], strict=True))
+            pending.append(feats)
             yield t, (np.asarray(label_store[t]), pops, tracks)
 
-    cells, puncta, narrow = FrameTables(spill), FrameTables(spill), []
+    cells, puncta, narrow = FrameTables(spill), FrameTables(spill), FrameTables(spill)
     results = runner.map(
         "measure", items(), progress=progress, message="measuring frame", total=stack.n_frames
     )
-    for t, (table, spots) in enumerate(results):
-        table = _with_lineage(table, by_frame.get(t + stack.frame_offset, empty))
+    for table, spots in results:
+        table = _with_lineage(table, pending.pop(0))
         cells.append(table)
         narrow.append(table[EVENT_COLUMNS_IN])
         if spots is not None:
             puncta.append(spots)
     if puncta.n_parts == 0:
         puncta.append(pd.DataFrame(columns=_PUNCTA_EMPTY))
-    return cells, concat_tables(narrow), puncta
+    return cells, narrow, puncta
 
 
 def _with_lineage(table: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
@@ -372,21 +370,24 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
             workers=workers,
             progress=progress,
         )
-        ref = ctrl.cells
-        rec = ref[ref["population"] == "recipient"]
-        scores = (rec if len(rec) else ref)["pgp_score"]
+        rec, every = [], []  # (every score only until a recipient is seen)
+        for chunk in ctrl.table_chunks("cells"):
+            is_rec = chunk["population"] == "recipient"
+            rec.append(chunk.loc[is_rec, "pgp_score"].to_numpy(dtype=float))
+            if not any(len(r) for r in rec):
+                every.append(chunk["pgp_score"].to_numpy(dtype=float))
+        scores = np.concatenate(rec if any(len(r) for r in rec) else every or [np.empty(0)])
         return calibrate_gate(scores, g, source=f"control file {control.name}")
     if g.source == "manual":
         return calibrate_gate(None, g, source="set by the user")
-    first = cells["frame"].min() if len(cells) else 0
-    sel = cells[(cells["frame"] < first + g.n_first_frames) & (cells["population"] == "recipient")]
-    scores = sel["pgp_score"].to_numpy(dtype=float)
+    sel = _first_recipient_scores(cells, g.n_first_frames)
+    scores = sel.to_numpy(dtype=float)
     if not np.isfinite(scores).any():
         # Nothing to calibrate on (no P-gp channel, a blank field, no recipients at the
         # start): no cell is called positive, and the output says why.
         why = (
             "no P-gp channel is mapped"
-            if "pgp_score" not in cells or not cells["pgp_score"].notna().any()
+            if not any(part["pgp_score"].notna().any() for part in cells)
             else f"no recipient with a P-gp score in the first {g.n_first_frames} frame(s)"
         )
         return GateResult(
@@ -398,8 +399,24 @@ def _gate(cells, params, control, control_roles, workers, progress) -> GateResul
             method="not calibrated",
         )
     return calibrate_gate(
-        sel["pgp_score"], g, source=f"recipients in the first {g.n_first_frames} frame(s)"
+        sel, g, source=f"recipients in the first {g.n_first_frames} frame(s)"
     )
+
+
+def _first_recipient_scores(cells: FrameTables, n_first: int) -> pd.Series:
+    """``pgp_score`` of the recipients in the first ``n_first`` frames with cells (frames are
+    in increasing order, so only those frames are read)."""
+    parts, first = [], None
+    for part in cells:
+        if len(part) == 0:
+            continue
+        first = int(part["frame"].min()) if first is None else first
+        if int(part["frame"].min()) >= first + n_first:
+            break
+        sel = part[(part["frame"] < first + n_first) & (part["population"] == "recipient")]
+        parts.append(sel["pgp_score"])
+    return concat_tables(parts, pd.Series([], dtype=float)) if parts else pd.Series(
+        [], dtype=float)
 
 
 def _add_time_columns(cells: pd.DataFrame, stack: Stack) -> None:

@@ -3,10 +3,10 @@
 A whole-movie table of a multi-day time-lapse has millions of rows (2048² fields hold ≈ 2000
 cells, a 1000-frame movie ≈ 2 M cell rows of ≈ 40 columns: well over a gigabyte as a
 DataFrame). :func:`~pgpviewer.core.pipeline.run_pipeline` therefore appends each frame's table
-to a :class:`FrameTables` as the frame is done and keeps only the few columns that the
-whole-movie steps (tracking, populations, events, uptake) need in memory; the full tables are
-read back a chunk at a time when they are written out (:meth:`FrameTables.chunks`), or
-assembled once when a caller asks for the whole table (:class:`LazyTable`).
+to a :class:`FrameTables` as the frame is done; the whole-movie steps (tracking, populations,
+events, uptake) read them back a frame at a time (:meth:`FrameTables.part`, iteration), the full
+tables are read back a chunk at a time when they are written out (:meth:`FrameTables.chunks`),
+or assembled once when a caller asks for the whole table (:class:`LazyTable`).
 
 On disk, each frame's table is appended to one temporary file (written and read with
 ``pwrite``/``pread``, so nothing stays mapped in memory) as a small JSON header and each column's
@@ -159,6 +159,24 @@ class FrameTables:
             return
         for offset, size in self._index:
             yield decode_table(os.pread(self._fd, size, offset))
+
+    def part(self, i: int) -> pd.DataFrame:
+        """The ``i``-th appended table.
+
+        Parameters
+        ----------
+        i : int
+            Position in the order of appending.
+
+        Returns
+        -------
+        DataFrame
+            Read from disk when the store is on disk.
+        """
+        if self._parts is not None:
+            return self._parts[i]
+        offset, size = self._index[i]
+        return decode_table(os.pread(self._fd, size, offset))
 
     def chunks(
         self, rows: int = 100_000, columns: Sequence[str] | None = None

@@ -33,12 +33,16 @@ the first acquisition and undefined (NaN) once ``S`` reaches 0.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from pgpviewer.core.columns import flag_column
 
-__all__ = ["CURVE_COLUMNS", "SUMMARY_COLUMNS", "kaplan_meier", "uptake_summary"]
+__all__ = [
+    "CURVE_COLUMNS", "SUMMARY_COLUMNS", "kaplan_meier", "uptake_summary", "uptake_summary_frames",
+]
 
 #: Columns of ``summary.csv`` in contract order.
 SUMMARY_COLUMNS = [
@@ -110,43 +114,107 @@ def uptake_summary(
     1      1        1         1              0.0
     """
     fr = np.arange(frames.start, frames.stop, frames.step, dtype=np.int64)
-    time_s = fr * float(frame_interval_s) if frame_interval_s else np.full(len(fr), np.nan)
+    counts = _frame_counts(cells, _by_track(tracks), fr, "pgp_puncta" in cells.columns)
+    return _tables(counts, events, tracks, fr, frame_interval_s)
 
+
+def uptake_summary_frames(
+    parts: Iterable[pd.DataFrame],
+    events: pd.DataFrame,
+    tracks: pd.DataFrame,
+    *,
+    frame_interval_s: float | None,
+    frames: range,
+    has_puncta: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`uptake_summary` of a cells table given one frame at a time.
+
+    Parameters
+    ----------
+    parts : iterable of DataFrame
+        The cells table as per-frame tables (each holds one frame, or is empty).
+    events, tracks, frame_interval_s, frames
+        As for :func:`uptake_summary`.
+    has_puncta : bool
+        Whether the cells table has ``pgp_puncta``.
+
+    Returns
+    -------
+    summary, curves : DataFrame
+        Equal to :func:`uptake_summary` of the joined table.
+    """
+    fr = np.arange(frames.start, frames.stop, frames.step, dtype=np.int64)
+    at = {f: i for i, f in enumerate(fr.tolist())}
+    by_track = _by_track(tracks)
+    counts = {k: np.zeros(len(fr), np.int64) for k in _COUNTS}
+    counts["puncta"] = np.zeros(len(fr)) if has_puncta else None
+    for part in parts:
+        if len(part) == 0:
+            continue
+        f = int(part["frame"].iloc[0])
+        if f not in at:
+            continue
+        one = _frame_counts(part, by_track, np.array([f], np.int64), has_puncta)
+        for k, v in one.items():
+            if v is not None:
+                counts[k][at[f]] = v[0]
+    return _tables(counts, events, tracks, fr, frame_interval_s)
+
+
+_COUNTS = ("n_cells", "n_donors", "n_rec", "n_pos", "n_raw")
+
+
+def _by_track(tracks: pd.DataFrame) -> pd.DataFrame | None:
+    return tracks.set_index("track_id") if len(tracks) else None
+
+
+def _frame_counts(cells, by_track, fr, has_puncta) -> dict:
+    """Per frame of ``fr``: cells, donors, recipients, recipients acquired and positive (raw)
+    and puncta in recipients (None without ``pgp_puncta``)."""
     f = cells["frame"].astype(np.int64).to_numpy() if len(cells) else np.empty(0, np.int64)
     pop = cells["population"].astype(str).to_numpy() if len(cells) else np.empty(0, str)
     pos = flag_column(cells, "pgp_positive") if len(cells) else np.empty(0, bool)
     rec = pop == "recipient"
     puncta = (
         pd.to_numeric(cells["pgp_puncta"], errors="coerce").fillna(0).to_numpy(float)
-        if "pgp_puncta" in cells.columns else None
+        if has_puncta else None
     )
 
     def per_frame(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         s = pd.Series(weights[mask] if weights is not None else 1, index=f[mask])
         return s.groupby(level=0).sum().reindex(fr, fill_value=0).to_numpy()
 
-    acquired = rec & _acquired_rows(cells, tracks)
-    n_rec = per_frame(rec).astype(np.int64)
-    n_pos = per_frame(acquired).astype(np.int64)
-    n_raw = per_frame(rec & pos).astype(np.int64)
+    acquired = rec & _acquired_rows(cells, by_track)
+    return {
+        "n_cells": per_frame(np.ones(len(f), bool)).astype(np.int64),
+        "n_donors": per_frame(pop == "donor").astype(np.int64),
+        "n_rec": per_frame(rec).astype(np.int64),
+        "n_pos": per_frame(acquired).astype(np.int64),
+        "n_raw": per_frame(rec & pos).astype(np.int64),
+        "puncta": per_frame(rec, puncta) if puncta is not None else None,
+    }
+
+
+def _tables(counts, events, tracks, fr, frame_interval_s):
+    time_s = fr * float(frame_interval_s) if frame_interval_s else np.full(len(fr), np.nan)
+    n_rec, n_pos, n_raw = counts["n_rec"], counts["n_pos"], counts["n_raw"]
     ev_frames = events["frame"].astype(np.int64).to_numpy() if len(events) else np.empty(0, int)
     new = pd.Series(1, index=ev_frames).groupby(level=0).sum().reindex(fr, fill_value=0)
     new = new.to_numpy().astype(np.int64)
+    puncta = counts["puncta"]
     summary = pd.DataFrame(
         {
             "frame": fr,
             "time_s": time_s,
-            "n_cells": per_frame(np.ones(len(f), bool)).astype(np.int64),
-            "n_donors": per_frame(pop == "donor").astype(np.int64),
+            "n_cells": counts["n_cells"],
+            "n_donors": counts["n_donors"],
             "n_recipients": n_rec,
             "n_recipients_positive": n_pos,
             "fraction_recipients_positive": np.where(n_rec > 0, n_pos / np.maximum(n_rec, 1),
                                                      np.nan),
             "new_events": new,
             "cumulative_events": np.cumsum(new),
-            "puncta_in_recipients": (
-                per_frame(rec, puncta) if puncta is not None else np.full(len(fr), np.nan)
-            ),
+            "puncta_in_recipients": puncta if puncta is not None else np.full(len(fr), np.nan),
             "n_recipients_positive_raw": n_raw,
             "fraction_recipients_positive_raw": np.where(
                 n_rec > 0, n_raw / np.maximum(n_rec, 1), np.nan
@@ -160,11 +228,11 @@ def uptake_summary(
     return summary[SUMMARY_COLUMNS], curves[CURVE_COLUMNS]
 
 
-def _acquired_rows(cells: pd.DataFrame, tracks: pd.DataFrame) -> np.ndarray:
-    """Per cell row: its lineage has acquired P-gp at or before this frame."""
-    if len(cells) == 0 or len(tracks) == 0:
+def _acquired_rows(cells: pd.DataFrame, t: pd.DataFrame | None) -> np.ndarray:
+    """Per cell row: its lineage has acquired P-gp at or before this frame (``t``: the tracks
+    indexed by track id)."""
+    if len(cells) == 0 or t is None or len(t) == 0:
         return np.zeros(len(cells), bool)
-    t = tracks.set_index("track_id")
     tid = pd.to_numeric(cells["track_id"], errors="coerce")
     status = tid.map(t["status"]).fillna("").to_numpy()
     acq = tid.map(pd.to_numeric(t["acquired_frame"], errors="coerce")).to_numpy(float)

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from pgpviewer.core.classification import (
+    TrackVotes,
+    call_codes,
     classify_cells,
     classify_frame,
     resolve_method,
@@ -151,6 +153,16 @@ def test_daughter_with_half_its_parents_dye_stays_in_the_parents_population():
     assert out.set_index("track_id").loc[11, "population_basis"] == "inherited"
     assert pops[12] == "donor"
     assert pops[13] == "recipient"
+    # the same a frame at a time (TrackVotes, as the pipeline runs long movies)
+    feats = _features(signals, noise=1.0, parents=parents)
+    votes = TrackVotes(int(feats["track_id"].max()), "identity", {"recipient": 0})
+    for f, part in feats.groupby("frame", sort=True):
+        calls = classify_frame(part, {"recipient": 0})
+        votes.add(part["track_id"].to_numpy(), int(f), call_codes(calls["call"]),
+                  calls["margin"].to_numpy(), {"recipient": part["recipient_signal"].to_numpy()})
+    streamed = votes.result(parents, ClassificationParams())
+    pd.testing.assert_frame_equal(streamed.reset_index(drop=True), out.reset_index(drop=True),
+                                  check_dtype=False)
 
 
 def test_pgp_first_frame_and_inheritance():

@@ -18,7 +18,7 @@ from pgpviewer.core.metrics_tracking import (
     track_links,
 )
 from pgpviewer.core.params import TrackingParams
-from pgpviewer.core.tracking import solve_lap, track_cells
+from pgpviewer.core.tracking import max_distance, solve_lap, track_cells
 
 # simulator settings for ground-truth tables only: render just the P-gp channel, no noise
 GT_ONLY = {"include_nuclei": False, "include_recipient_dye": False, "add_noise": False}
@@ -286,3 +286,18 @@ def test_link_accuracy_on_simulated_cocultures(simulations):
         scores = link_scores(track_links(gt), track_links(out))
         assert scores["link_accuracy"] >= 0.99, scores
         assert scores["link_precision"] >= 0.99, scores
+
+
+def test_area_median_counted_by_frame_equals_the_median_of_all_cells():
+    """The automatic distance limit of a movie streamed frame by frame is the one of the whole
+    table (odd and even counts, repeated areas, missing and zero areas)."""
+    from pgpviewer.core.track_stream import AreaMedian
+
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 8, 301):
+        area = rng.integers(0, 60, n).astype(float)
+        area[rng.random(n) < 0.1] = np.nan
+        counted = AreaMedian()
+        for part in np.array_split(area, 4):
+            counted.add(part)
+        assert max_distance(TrackingParams(), counted) == max_distance(TrackingParams(), area)
