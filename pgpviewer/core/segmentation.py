@@ -66,6 +66,7 @@ from pgpviewer.core.seg_channels import background_spread, prepare_channel, smoo
 from pgpviewer.core.seg_diameter import estimate_cell_diameter
 from pgpviewer.core.seg_refine import (
     _LEVEL_PERCENTILE,
+    CELL_LEVEL_PERCENTILE,
     EDGE_FRACTIONS,
     LEVEL_PERCENTILES,
     LOCAL_EDGE_ROLES,
@@ -498,7 +499,7 @@ def segment_classical(images: Mapping[str, np.ndarray], params: SegmentationPara
     else:
         regions = ndi.label(body)[0].astype(np.int32)
     fractions = [EDGE_FRACTIONS.get(r, EDGE_FRACTIONS["other"]) for r in body_roles]
-    percentiles = [LEVEL_PERCENTILES.get(r, _LEVEL_PERCENTILE) for r in body_roles]
+    percentiles = [LEVEL_PERCENTILES.get(r, CELL_LEVEL_PERCENTILE) for r in body_roles]
     membrane = [True] * len(body_roles)
     if nuc_sig is not None:
         signals.append(nuc_sig)
