@@ -288,7 +288,7 @@ class _Labels:
         self._data = data
 
     def __getitem__(self, r):
-        return self._data.row(int(r))["label"]
+        return self._data.value(int(r), "label")
 
 
 class StoreEvents:
@@ -398,6 +398,11 @@ class StoreEvents:
         _, cols = self._part(i)
         k = r - int(self._starts[i])
         return {name: v[k] for name, v in cols.items()}
+
+    def value(self, r: int, name: str):
+        """One column of row ``r`` (:meth:`row` without the other columns)."""
+        i = int(np.searchsorted(self._starts, r, side="right")) - 1
+        return self._part(i)[1][name][r - int(self._starts[i])]
 
     def frame_rows(self, f: int) -> dict[str, np.ndarray]:
         i = self._part_of.get(f)
