@@ -145,33 +145,37 @@ def donor_contacts(contacts, cells, donor_tracks) -> dict[tuple[int, int], list]
     """
     if contacts is None or len(contacts) == 0 or not donor_tracks:
         return {}
-    c = contacts[["frame", "label_a", "label_b", "border_px"]]
-    both = pd.concat(
-        [
-            pd.DataFrame({"frame": c["frame"], "me": c["label_a"], "other": c["label_b"],
-                          "border": c["border_px"]}),
-            pd.DataFrame({"frame": c["frame"], "me": c["label_b"], "other": c["label_a"],
-                          "border": c["border_px"]}),
-        ],
-        ignore_index=True,
-    ).astype({"frame": np.int64, "me": np.int64, "other": np.int64})
-    both["border"] = pd.to_numeric(both["border"], errors="coerce").fillna(0.0)
-    nodes = pd.DataFrame(
-        {
-            "frame": cells["frame"].astype(np.int64).to_numpy(),
-            "other": cells["label"].astype(np.int64).to_numpy(),
-            "donor": cells["track_id"].astype(np.int64).to_numpy(),
-        }
-    )
-    nodes = nodes[nodes["donor"].isin(donor_tracks)]
-    m = both.merge(nodes, on=["frame", "other"], how="inner")
+    frame = contacts["frame"].to_numpy(np.int64)
+    la = contacts["label_a"].to_numpy(np.int64)
+    lb = contacts["label_b"].to_numpy(np.int64)
+    border = pd.to_numeric(contacts["border_px"], errors="coerce").fillna(0.0).to_numpy()
+    c_frame = cells["frame"].to_numpy(np.int64)
+    c_label = cells["label"].to_numpy(np.int64)
+    c_track = cells["track_id"].to_numpy(np.int64)
+    is_donor = np.isin(c_track, np.fromiter(donor_tracks, np.int64, len(donor_tracks)))
+    c_frame, c_label, c_track = c_frame[is_donor], c_label[is_donor], c_track[is_donor]
+    # both directions of every contact; the other cell's (frame, label) looked up among donors
+    f2, me, other = np.concatenate([frame, frame]), np.concatenate([la, lb]), np.concatenate(
+        [lb, la])
+    b2 = np.concatenate([border, border])
+    span = int(max(other.max(initial=0), c_label.max(initial=0))) + 1
+    keys = c_frame * span + c_label
+    order = np.argsort(keys, kind="stable")
+    keys, tracks = keys[order], c_track[order]
+    want = f2 * span + other
+    pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    hit = (keys[pos] == want) if len(keys) else np.zeros(len(want), bool)
+    f2, me, b2, donor = f2[hit], me[hit], b2[hit], tracks[pos[hit]]
     # one border per donor (its longest); longest first, ties -> smaller track id (reproducible)
-    m = m.sort_values(["frame", "me", "border", "donor"], ascending=[True, True, False, True],
-                      kind="stable").drop_duplicates(["frame", "me", "donor"])
+    rank = np.lexsort((donor, -b2.astype(np.float64), me, f2))
+    f2, me, b2, donor = f2[rank], me[rank], b2[rank], donor[rank]
+    pair = (f2 * span + me) * (int(donor.max(initial=0)) + 1) + donor
+    first = np.zeros(len(f2), bool)
+    first[np.unique(pair, return_index=True)[1]] = True  # first = longest border of each
     out: dict[tuple[int, int], list] = {}
-    for f, me, d, b in zip(m["frame"].tolist(), m["me"].tolist(), m["donor"].tolist(),
-                           m["border"].tolist(), strict=True):
-        out.setdefault((f, me), []).append((d, b))
+    for f, m_, d, bd in zip(f2[first].tolist(), me[first].tolist(), donor[first].tolist(),
+                            b2[first].tolist(), strict=True):
+        out.setdefault((f, m_), []).append((d, bd))
     return out
 
 
