@@ -437,7 +437,7 @@ def _resolve_populations(
 
     for tid in track_ids:
         resolve(tid)
-    if method == "identity" and parents and ends is not None:
+    if ends is not None:
         keep_diluted_daughters(ends, parents, final, basis)
     pops = [final[t] for t in track_ids]
     votes = [
@@ -492,7 +492,7 @@ class TrackVotes:
         Channel roles mapped (with ``identity``: the dyes whose signals :meth:`add` takes).
     """
 
-    def __init__(self, n_tracks: int, method: str, roles=()):
+    def __init__(self, n_tracks: int, method: str, roles):
         self.method = method
         self.dyes = DyeEndsStream(n_tracks, roles) if method == "identity" else None
         k = n_tracks + 1
@@ -520,12 +520,20 @@ class TrackVotes:
             The calls' margins.
         signals : mapping of str to ndarray, optional
             ``<role>_signal`` of the cells per identity dye mapped (``roles`` of the
-            constructor; needed for the daughters' dye check, :mod:`~pgpviewer.core.dye_lineage`).
+            constructor); required with the ``identity`` method and a dye mapped (the daughters'
+            dye check, :mod:`~pgpviewer.core.dye_lineage`).
+
+        Raises
+        ------
+        ValueError
+            ``signals`` missing where they are required.
         """
         track = np.asarray(track, np.int64)
         if len(track) == 0:
             return
-        if self.dyes is not None and self.dyes.roles and signals is not None:
+        if self.dyes is not None and self.dyes.roles:
+            if signals is None:
+                raise ValueError("identity-dye signals are needed for the daughters' dye check")
             self.dyes.add(track, frame, signals)
         self.t0 = frame if self.t0 is None else min(self.t0, frame)
         new = self.first_frame[track] > frame

@@ -397,16 +397,19 @@ class StoreEvents:
     def infer_gate(self) -> float | None:
         raise NotImplementedError("give the gate: StoreEvents does not keep every score")
 
-    def row(self, r: int) -> dict:
+    def _locate(self, r: int) -> tuple[dict, int]:
+        """The columns of the frame holding row ``r`` and the row's index in them."""
         i = int(np.searchsorted(self._starts, r, side="right")) - 1
-        _, cols = self._part(i)
-        k = r - int(self._starts[i])
+        return self._part(i)[1], r - int(self._starts[i])
+
+    def row(self, r: int) -> dict:
+        cols, k = self._locate(r)
         return {name: v[k] for name, v in cols.items()}
 
     def value(self, r: int, name: str):
         """One column of row ``r`` (:meth:`row` without the other columns)."""
-        i = int(np.searchsorted(self._starts, r, side="right")) - 1
-        return self._part(i)[1][name][r - int(self._starts[i])]
+        cols, k = self._locate(r)
+        return cols[name][k]
 
     def frame_rows(self, f: int) -> dict[str, np.ndarray]:
         i = self._part_of.get(f)

@@ -88,10 +88,10 @@ class GateResult:
 def _continuous_limit(values: np.ndarray, cut: float, gap: float) -> float:
     """Highest score kept: ``cut``, raised through the scores above it while each lies less than
     ``gap`` above the previous one (``gap`` 0: ``cut``)."""
-    below = values[values <= cut]
-    limit = float(below.max()) if below.size else cut
     if gap <= 0:
         return cut
+    below = values[values <= cut]
+    limit = float(below.max()) if below.size else cut
     for v in np.sort(values[values > cut]).tolist():
         if v - limit >= gap:
             break

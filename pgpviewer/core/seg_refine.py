@@ -268,7 +268,7 @@ def refine_cells(
 
 def trim_to_local_edge(mask: np.ndarray, regions: np.ndarray, sig: np.ndarray) -> np.ndarray:
     """Remove a mask's outer pixels that are below :data:`LOCAL_EDGE_RATIO` of the signal's
-    maximum within :data:`LOCAL_EDGE_RADIUS_PX` in the same cell.
+    maximum over the mask's pixels within :data:`LOCAL_EDGE_RADIUS_PX`.
 
     Each region's part of ``mask`` is hole-filled first, so only pixels facing the background
     are candidates (one pixel deep). A region whose trimmed mask keeps less than

@@ -163,6 +163,9 @@ def test_daughter_with_half_its_parents_dye_stays_in_the_parents_population():
     streamed = votes.result(parents, ClassificationParams())
     pd.testing.assert_frame_equal(streamed.reset_index(drop=True), out.reset_index(drop=True),
                                   check_dtype=False)
+    with pytest.raises(ValueError, match="identity-dye signals"):
+        TrackVotes(20, "identity", {"recipient": 0}).add(np.array([1]), 0, np.array([1]),
+                                                          np.array([1.0]))
 
 
 def test_pgp_first_frame_and_inheritance():
